@@ -1,0 +1,12 @@
+"""dlapp: a deep-learning studio in the browser. The engine; it never imports Streamlit.
+
+Importing the package is cheap: TensorFlow is imported only by the modules that need it.
+"""
+
+__version__ = "0.1.0"
+
+import os as _os
+
+# TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) is noise to a person
+# using the app or the command line; errors still show.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

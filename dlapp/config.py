@@ -1,0 +1,260 @@
+"""Run configuration: frozen dataclasses with commented defaults and one validator.
+
+A run is described by three parts - what data, what model, how to train - gathered
+in `RunConfig`. Every field carries its allowed values in its metadata, so
+`validate()`, the command-line flags and the page widgets all read the same bounds.
+Field names are unique across the three parts: `--batch-size` maps to
+`TrainConfig.batch_size` without any prefix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+ARCHITECTURES = ("mlp", "cnn", "rnn", "autoencoder", "resnet")
+CLASSIFIERS = ("mlp", "cnn", "rnn", "resnet")
+DATASETS = ("mnist", "fashion_mnist", "mnist-sample")
+ACTIVATIONS = ("relu", "gelu", "elu", "selu", "tanh", "sigmoid", "swish", "leaky_relu")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+POOLINGS = ("max", "avg", "none")
+RNN_CELLS = ("simple", "lstm", "gru")
+RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mse")
+
+MAX_UNITS = 4096
+MAX_LAYERS = 8
+MAX_POOLED_BLOCKS = 4  # 28 -> 14 -> 7 -> 3 -> 1 px
+
+
+def _spec(default: Any, help: str, **bounds: Any) -> Any:
+    """A dataclass field whose metadata holds its help text and allowed values.
+
+    bounds: `choices=(...)`, or `low=`/`high=` with `low_open`/`high_open` for
+    open interval ends, and for list fields `items=True` (bounds apply per item).
+    """
+    factory = (lambda: default) if isinstance(default, tuple) else None
+    metadata = {"help": help, **bounds}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = _spec("mnist-sample", "Dataset to train on.", choices=DATASETS)
+    # Fraction of the training set held out to validate each epoch.
+    validation_split: float = _spec(
+        0.1, "Fraction of training data held out for validation.", low=0.0, high=0.5, high_open=True
+    )
+    # 0 means use every training image; otherwise the first N (after shuffling).
+    train_subset: int = _spec(0, "Train on only this many images (0 = all).", low=0, high=60000)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = _spec("mlp", "Architecture.", choices=ARCHITECTURES)
+    # MLP: one Dense layer per entry; [128] with dropout 0.2 is the classic first network.
+    hidden_units: tuple[int, ...] = _spec((128,), "MLP hidden layer sizes.", low=1, high=MAX_UNITS, items=True)
+    activation: str = _spec("relu", "Activation of hidden layers.", choices=ACTIVATIONS)
+    dropout: float = _spec(0.2, "Dropout rate after hidden layers.", low=0.0, high=1.0, high_open=True)
+    batch_norm: bool = _spec(False, "Batch normalisation after each hidden layer.")
+    l2: float = _spec(0.0, "L2 weight penalty (0 = off).", low=0.0, high=1.0)
+    # CNN: one conv block (conv, [bn], activation, pool) per entry.
+    conv_filters: tuple[int, ...] = _spec((32, 64), "CNN filters per conv block.", low=1, high=1024, items=True)
+    kernel_size: int = _spec(3, "Convolution kernel size.", low=1, high=7)
+    pooling: str = _spec("max", "Pooling after each conv block.", choices=POOLINGS)
+    dense_units: int = _spec(128, "Units of the CNN's dense head (0 = none).", low=0, high=MAX_UNITS)
+    # RNN: the 28 image rows are 28 time steps of 28 pixels.
+    rnn_cell: str = _spec("lstm", "Recurrent cell.", choices=RNN_CELLS)
+    rnn_units: tuple[int, ...] = _spec((128,), "Units per recurrent layer.", low=1, high=1024, items=True)
+    bidirectional: bool = _spec(False, "Read rows in both directions.")
+    # Autoencoder: Dense encoder, latent code, mirrored decoder.
+    encoder_units: tuple[int, ...] = _spec((256, 64), "Autoencoder encoder sizes.", low=1, high=MAX_UNITS, items=True)
+    # 2 makes the latent space drawable as a plane without projection.
+    latent_dim: int = _spec(2, "Size of the latent code.", low=1, high=256)
+    reconstruction_loss: str = _spec(
+        "binary_crossentropy", "Autoencoder loss.", choices=RECONSTRUCTION_LOSSES
+    )
+    # ResNet: a stem, then stages of residual blocks; width doubles per stage.
+    resnet_stages: int = _spec(2, "ResNet stages (width doubles per stage).", low=1, high=4)
+    resnet_blocks: int = _spec(1, "Residual blocks per stage.", low=1, high=8)
+    resnet_width: int = _spec(16, "Filters of the first stage.", low=1, high=256)
+    # Augmentation, for the image classifiers only, active only while training.
+    augment: bool = _spec(False, "Random shift, rotation and zoom while training.")
+    augment_shift: float = _spec(0.1, "Largest shift, as a fraction of 28 px.", low=0.0, high=0.5)
+    augment_rotation: float = _spec(10.0, "Largest rotation in degrees.", low=0.0, high=180.0)
+    augment_zoom: float = _spec(0.1, "Largest zoom in or out, as a fraction.", low=0.0, high=0.9)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = _spec("adam", "Optimizer.", choices=OPTIMIZERS)
+    learning_rate: float = _spec(1e-3, "Learning rate.", low=0.0, high=10.0, low_open=True)
+    momentum: float = _spec(0.9, "Momentum (SGD only).", low=0.0, high=1.0, high_open=True)
+    weight_decay: float = _spec(1e-4, "Decoupled weight decay (AdamW only).", low=0.0, high=1.0)
+    batch_size: int = _spec(128, "Images per gradient step.", low=1, high=8192)
+    epochs: int = _spec(5, "Passes over the training data.", low=1, high=500)
+    # 0 turns early stopping off; otherwise epochs without val_loss improvement.
+    early_stopping: int = _spec(0, "Stop after this many epochs without improvement (0 = off).", low=0, high=500)
+    seed: int = _spec(42, "Random seed: same seed, same curve.", low=0, high=2**31 - 1)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.model.arch in CLASSIFIERS
+
+    def validate(self) -> RunConfig:
+        """Raise ValueError naming the first bad field, its value and what is allowed."""
+        for part in (self.data, self.model, self.train):
+            for f in dataclasses.fields(part):
+                _check(f, getattr(part, f.name))
+        pooled = self.model.arch == "cnn" and self.model.pooling != "none"
+        if pooled and len(self.model.conv_filters) > MAX_POOLED_BLOCKS:
+            raise ValueError(
+                f"conv_filters has {len(self.model.conv_filters)} blocks, but pooling halves the 28 px image "
+                f"each time, so at most {MAX_POOLED_BLOCKS} fit; remove blocks or set pooling to none."
+            )
+        return self
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(part).items()}
+            for name, part in (("data", self.data), ("model", self.model), ("train", self.train))
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        """Build from `to_dict()` output; unknown parts or fields raise ValueError."""
+        unknown = set(raw) - {"data", "model", "train"}
+        if unknown:
+            raise ValueError(f"Unknown config section {sorted(unknown)[0]!r}: expected data, model or train.")
+        return cls(
+            data=_part_from_dict(DataConfig, raw.get("data", {})),
+            model=_part_from_dict(ModelConfig, raw.get("model", {})),
+            train=_part_from_dict(TrainConfig, raw.get("train", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_flat(cls, **values: Any) -> RunConfig:
+        """Build from flat field names (`arch=`, `batch_size=`), as flags and widgets give them."""
+        return cls().replace(**values)
+
+    def replace(self, **values: Any) -> RunConfig:
+        """A copy with the given flat fields changed; an unknown name raises ValueError."""
+        parts = {"data": {}, "model": {}, "train": {}}
+        for name, value in values.items():
+            parts[section_of(name)][name] = _coerce(name, value)
+        return RunConfig(
+            data=dataclasses.replace(self.data, **parts["data"]),
+            model=dataclasses.replace(self.model, **parts["model"]),
+            train=dataclasses.replace(self.train, **parts["train"]),
+        )
+
+    def flat(self) -> dict[str, Any]:
+        """All fields by their flat names."""
+        out: dict[str, Any] = {}
+        for part in self.to_dict().values():
+            out.update(part)
+        return out
+
+
+_PARTS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def all_fields() -> dict[str, dataclasses.Field]:
+    """Flat field name -> dataclass field, across the three parts."""
+    return {f.name: f for cls in _PARTS.values() for f in dataclasses.fields(cls)}
+
+
+def section_of(name: str) -> str:
+    for section, cls in _PARTS.items():
+        if name in {f.name for f in dataclasses.fields(cls)}:
+            return section
+    known = ", ".join(sorted(all_fields()))
+    raise ValueError(f"Unknown config field {name!r}; known fields are: {known}.")
+
+
+def _part_from_dict(cls: type, raw: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise ValueError(f"Unknown config field {key!r}; known fields are: {', '.join(sorted(names))}.")
+    return cls(**{k: _coerce(k, v) for k, v in raw.items()})
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Lists become tuples, so configs stay hashable and compare equal after JSON."""
+    if all_fields()[name].metadata.get("items"):
+        if isinstance(value, str):
+            value = parse_int_list(name, value)
+        if isinstance(value, list):
+            value = tuple(value)
+    return value
+
+
+def parse_int_list(name: str, text: str) -> tuple[int, ...]:
+    """'128, 64' -> (128, 64); anything else raises ValueError naming the field."""
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be whole numbers separated by commas, like '128, 64'; got {text!r}."
+        ) from None
+
+
+def _check(f: dataclasses.Field, value: Any) -> None:
+    meta = f.metadata
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if meta.get("items"):
+        if not isinstance(value, tuple) or not value:
+            raise ValueError(f"{f.name} must be a list of 1 to {MAX_LAYERS} sizes; got {value!r}.")
+        if len(value) > MAX_LAYERS:
+            raise ValueError(f"{f.name} has {len(value)} layers; at most {MAX_LAYERS} are allowed.")
+        for item in value:
+            _check_scalar(f.name, item, int, meta)
+        return
+    _check_scalar(f.name, value, type(default), meta)
+
+
+def _check_scalar(name: str, value: Any, kind: type, meta: dict) -> None:
+    if "choices" in meta:
+        if value not in meta["choices"]:
+            allowed = ", ".join(meta["choices"])
+            raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false; got {value!r}.")
+        return
+    numeric_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int and not (numeric_ok and float(value).is_integer()):
+        raise ValueError(f"{name} must be a whole number; got {value!r}.")
+    if not numeric_ok or value != value:  # value != value catches NaN
+        raise ValueError(f"{name} must be a number; got {value!r}.")
+    low, high = meta.get("low"), meta.get("high")
+    too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
+    too_high = high is not None and (value >= high if meta.get("high_open") else value > high)
+    if too_low or too_high:
+        raise ValueError(f"{name} must be {describe_range(meta)}; got {value!r}.")
+
+
+def describe_range(meta: dict) -> str:
+    low, high = meta.get("low"), meta.get("high")
+    left = "greater than" if meta.get("low_open") else "at least"
+    right = "less than" if meta.get("high_open") else "at most"
+    return f"{left} {low:g} and {right} {high:g}"

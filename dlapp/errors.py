@@ -1,0 +1,21 @@
+"""Errors dlapp raises on purpose: each message is one sentence a person can act on."""
+
+
+class DlappError(Exception):
+    """Base class: the message says what went wrong and what to do about it."""
+
+
+class DatasetUnavailable(DlappError):
+    """A full dataset could not be downloaded (offline, firewall, DNS)."""
+
+
+class EmptyCanvas(DlappError):
+    """The canvas holds no ink (or too little to be a digit)."""
+
+
+class ModelRejected(DlappError):
+    """An uploaded or stored model file cannot be used (unsafe, corrupt, wrong shape)."""
+
+
+class StoreError(DlappError):
+    """The run store cannot be read or written (read-only, full, corrupt)."""

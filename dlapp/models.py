@@ -1,0 +1,269 @@
+"""Architectures by name. Each builder takes explicit keyword arguments and returns
+an uncompiled `keras.Model` that starts with `keras.Input`.
+
+`dlapp.codegen` writes the same layers out as a standalone script; the tests hold
+the two to the same layer types and parameter count, so change them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+from keras import layers
+
+from dlapp.config import ModelConfig, RunConfig, TrainConfig
+from dlapp.data import input_shape
+
+NUM_CLASSES = 10
+
+
+def augmentation(shift: float, rotation_degrees: float, zoom: float) -> keras.Sequential:
+    """Random shift, rotation and zoom of (28, 28, 1) images; identity outside training."""
+    return keras.Sequential(
+        [
+            layers.RandomTranslation(shift, shift, fill_mode="constant"),
+            layers.RandomRotation(rotation_degrees / 360.0, fill_mode="constant"),
+            layers.RandomZoom(zoom, fill_mode="constant"),
+        ],
+        name="augmentation",
+    )
+
+
+def _regularizer(l2: float):
+    return keras.regularizers.L2(l2) if l2 > 0 else None
+
+
+def _dense_block(x, units: int, activation: str, batch_norm: bool, dropout: float, l2: float):
+    # With batch norm the activation comes after normalisation, so Dense stays linear.
+    x = layers.Dense(units, activation=None if batch_norm else activation, kernel_regularizer=_regularizer(l2))(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation(activation)(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
+    return x
+
+
+def _augmented_image(x, augment: keras.Sequential | None):
+    """(batch, 28, 28) rows -> augmented (batch, 28, 28, 1) image, when augmenting."""
+    if augment is None:
+        return x
+    return augment(layers.Reshape((28, 28, 1))(x))
+
+
+def build_mlp(
+    *,
+    hidden_units: Sequence[int] = (128,),
+    activation: str = "relu",
+    dropout: float = 0.2,
+    batch_norm: bool = False,
+    l2: float = 0.0,
+    augment: keras.Sequential | None = None,
+) -> keras.Model:
+    inputs = keras.Input(shape=(28, 28), name="image")
+    x = layers.Flatten()(_augmented_image(inputs, augment))  # (batch, 784)
+    for units in hidden_units:
+        x = _dense_block(x, units, activation, batch_norm, dropout, l2)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def build_cnn(
+    *,
+    conv_filters: Sequence[int] = (32, 64),
+    kernel_size: int = 3,
+    pooling: str = "max",
+    dense_units: int = 128,
+    activation: str = "relu",
+    dropout: float = 0.2,
+    batch_norm: bool = False,
+    l2: float = 0.0,
+    augment: keras.Sequential | None = None,
+) -> keras.Model:
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = augment(inputs) if augment is not None else inputs
+    for filters in conv_filters:
+        x = layers.Conv2D(
+            filters,
+            kernel_size,
+            padding="same",
+            activation=None if batch_norm else activation,
+            kernel_regularizer=_regularizer(l2),
+        )(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation(activation)(x)
+        if pooling == "max":
+            x = layers.MaxPooling2D(2)(x)
+        elif pooling == "avg":
+            x = layers.AveragePooling2D(2)(x)
+    x = layers.Flatten()(x)
+    if dense_units:
+        x = _dense_block(x, dense_units, activation, batch_norm, dropout, l2)
+    elif dropout > 0:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+RNN_CELLS: dict[str, type] = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
+
+
+def build_rnn(
+    *,
+    rnn_cell: str = "lstm",
+    rnn_units: Sequence[int] = (128,),
+    bidirectional: bool = False,
+    dropout: float = 0.2,
+    l2: float = 0.0,
+    augment: keras.Sequential | None = None,
+) -> keras.Model:
+    """Reads the image top to bottom: 28 time steps of 28 pixels."""
+    if rnn_cell not in RNN_CELLS:
+        raise ValueError(f"Could not interpret rnn_cell {rnn_cell!r}; expected one of {', '.join(RNN_CELLS)}.")
+    inputs = keras.Input(shape=(28, 28), name="image")
+    x = inputs
+    if augment is not None:
+        x = layers.Reshape((28, 28))(_augmented_image(inputs, augment))
+    for i, units in enumerate(rnn_units):
+        recurrent = RNN_CELLS[rnn_cell](
+            units, return_sequences=i < len(rnn_units) - 1, kernel_regularizer=_regularizer(l2)
+        )
+        x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="rnn")
+
+
+def build_autoencoder(
+    *,
+    encoder_units: Sequence[int] = (256, 64),
+    latent_dim: int = 2,
+    activation: str = "relu",
+    l2: float = 0.0,
+) -> keras.Model:
+    """Image -> latent code -> image. Its layers "encoder" and "decoder" are models too."""
+    image = keras.Input(shape=(28, 28), name="image")
+    x = layers.Flatten()(image)
+    for units in encoder_units:
+        x = layers.Dense(units, activation=activation, kernel_regularizer=_regularizer(l2))(x)
+    code = layers.Dense(latent_dim, name="latent")(x)
+    encoder = keras.Model(image, code, name="encoder")
+
+    latent = keras.Input(shape=(latent_dim,), name="latent_point")
+    x = latent
+    for units in reversed(encoder_units):
+        x = layers.Dense(units, activation=activation, kernel_regularizer=_regularizer(l2))(x)
+    x = layers.Dense(28 * 28, activation="sigmoid")(x)
+    decoder = keras.Model(latent, layers.Reshape((28, 28))(x), name="decoder")
+
+    inputs = keras.Input(shape=(28, 28), name="image")
+    return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+
+def _residual_block(x, filters: int, stride: int, activation: str, l2: float):
+    shortcut = x
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.Activation(activation)(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(y)
+    y = layers.BatchNormalization()(y)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        # Projection shortcut: a 1x1 conv matches the new size and width.
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(shortcut)
+        shortcut = layers.BatchNormalization()(shortcut)
+    return layers.Activation(activation)(layers.Add()([shortcut, y]))
+
+
+def build_resnet(
+    *,
+    resnet_stages: int = 2,
+    resnet_blocks: int = 1,
+    resnet_width: int = 16,
+    activation: str = "relu",
+    dropout: float = 0.2,
+    l2: float = 0.0,
+    augment: keras.Sequential | None = None,
+) -> keras.Model:
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = augment(inputs) if augment is not None else inputs
+    x = layers.Conv2D(resnet_width, 3, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation(activation)(x)
+    for stage in range(resnet_stages):
+        filters = resnet_width * 2**stage
+        for block in range(resnet_blocks):
+            stride = 2 if stage > 0 and block == 0 else 1  # halve the size entering each later stage
+            x = _residual_block(x, filters, stride, activation, l2)
+    x = layers.GlobalAveragePooling2D()(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="resnet")
+
+
+BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "mlp": build_mlp,
+    "cnn": build_cnn,
+    "rnn": build_rnn,
+    "autoencoder": build_autoencoder,
+    "resnet": build_resnet,
+}
+
+# Which ModelConfig fields each builder takes (besides `augment`, built from the augment_* fields).
+BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "mlp": ("hidden_units", "activation", "dropout", "batch_norm", "l2"),
+    "cnn": ("conv_filters", "kernel_size", "pooling", "dense_units", "activation", "dropout", "batch_norm", "l2"),
+    "rnn": ("rnn_cell", "rnn_units", "bidirectional", "dropout", "l2"),
+    "autoencoder": ("encoder_units", "latent_dim", "activation", "l2"),
+    "resnet": ("resnet_stages", "resnet_blocks", "resnet_width", "activation", "dropout", "l2"),
+}
+
+
+def builder_kwargs(config: ModelConfig) -> dict:
+    """The keyword arguments `BUILDERS[config.arch]` gets for this config."""
+    if config.arch not in BUILDERS:
+        raise ValueError(f"Could not interpret architecture {config.arch!r}; expected one of {', '.join(BUILDERS)}.")
+    return {name: getattr(config, name) for name in BUILDER_FIELDS[config.arch]}
+
+
+def build_model(config: ModelConfig) -> keras.Model:
+    """The uncompiled model for a model config."""
+    kwargs = builder_kwargs(config)
+    if config.augment and config.arch != "autoencoder":
+        kwargs["augment"] = augmentation(config.augment_shift, config.augment_rotation, config.augment_zoom)
+    return BUILDERS[config.arch](**kwargs)
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    lr = config.learning_rate
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(lr)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=config.momentum)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+    raise ValueError(f"Could not interpret optimizer identifier: {config.optimizer!r}; expected adam, sgd, rmsprop or adamw.")
+
+
+def loss_and_metrics(config: RunConfig) -> tuple[str, list[str]]:
+    if config.model.arch == "autoencoder":
+        return config.model.reconstruction_loss, ["mse"]
+    return "sparse_categorical_crossentropy", ["accuracy"]
+
+
+def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
+    loss, metrics = loss_and_metrics(config)
+    model.compile(optimizer=make_optimizer(config.train), loss=loss, metrics=metrics)
+    return model
+
+
+def build_compiled(config: RunConfig) -> keras.Model:
+    """Validate, build and compile: what training starts from."""
+    config.validate()
+    return compile_model(build_model(config.model), config)
+
