@@ -74,9 +74,7 @@ class ModelConfig:
     encoder_units: tuple[int, ...] = _spec((256, 64), "Autoencoder encoder sizes.", low=1, high=MAX_UNITS, items=True)
     # 2 makes the latent space drawable as a plane without projection.
     latent_dim: int = _spec(2, "Size of the latent code.", low=1, high=256)
-    reconstruction_loss: str = _spec(
-        "binary_crossentropy", "Autoencoder loss.", choices=RECONSTRUCTION_LOSSES
-    )
+    reconstruction_loss: str = _spec("binary_crossentropy", "Autoencoder loss.", choices=RECONSTRUCTION_LOSSES)
     # ResNet: a stem, then stages of residual blocks; width doubles per stage.
     resnet_stages: int = _spec(2, "ResNet stages (width doubles per stage).", low=1, high=4)
     resnet_blocks: int = _spec(1, "Residual blocks per stage.", low=1, high=8)
@@ -212,9 +210,7 @@ def parse_int_list(name: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError:
-        raise ValueError(
-            f"{name} must be whole numbers separated by commas, like '128, 64'; got {text!r}."
-        ) from None
+        raise ValueError(f"{name} must be whole numbers separated by commas, like '128, 64'; got {text!r}.") from None
 
 
 def _check(f: dataclasses.Field, value: Any) -> None:

@@ -165,7 +165,9 @@ def build_autoencoder(
 
 def _residual_block(x, filters: int, stride: int, activation: str, l2: float):
     shortcut = x
-    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(x)
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(
+        x
+    )
     y = layers.BatchNormalization()(y)
     y = layers.Activation(activation)(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=_regularizer(l2))(y)
@@ -247,7 +249,9 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
         return keras.optimizers.RMSprop(lr)
     if config.optimizer == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
-    raise ValueError(f"Could not interpret optimizer identifier: {config.optimizer!r}; expected adam, sgd, rmsprop or adamw.")
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {config.optimizer!r}; expected adam, sgd, rmsprop or adamw."
+    )
 
 
 def loss_and_metrics(config: RunConfig) -> tuple[str, list[str]]:
@@ -266,4 +270,3 @@ def build_compiled(config: RunConfig) -> keras.Model:
     """Validate, build and compile: what training starts from."""
     config.validate()
     return compile_model(build_model(config.model), config)
-
