@@ -13,7 +13,6 @@ import keras
 from keras import layers
 
 from dlapp.config import ModelConfig, RunConfig, TrainConfig
-from dlapp.data import input_shape
 
 NUM_CLASSES = 10
 
