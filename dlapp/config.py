@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +135,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
         """Build from `to_dict()` output; unknown parts or fields raise ValueError."""
+        if not isinstance(raw, dict):
+            kind = type(raw).__name__
+            raise ValueError(f"A run config must be a JSON object with data, model and train; got {kind}.")
         unknown = set(raw) - {"data", "model", "train"}
         if unknown:
             raise ValueError(f"Unknown config section {sorted(unknown)[0]!r}: expected data, model or train.")
@@ -156,7 +160,8 @@ class RunConfig:
         """A copy with the given flat fields changed; an unknown name raises ValueError."""
         parts = {"data": {}, "model": {}, "train": {}}
         for name, value in values.items():
-            parts[section_of(name)][name] = _coerce(name, value)
+            section = section_of(name)  # before _coerce, so an unknown name gets the sentence, not a KeyError
+            parts[section][name] = _coerce(name, value)
         return RunConfig(
             data=dataclasses.replace(self.data, **parts["data"]),
             model=dataclasses.replace(self.model, **parts["model"]),
@@ -189,6 +194,9 @@ def section_of(name: str) -> str:
 
 def _part_from_dict(cls: type, raw: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
+    if not isinstance(raw, dict):
+        section = next(name for name, part in _PARTS.items() if part is cls)
+        raise ValueError(f"Config section {section!r} must be a JSON object of fields; got {type(raw).__name__}.")
     for key in raw:
         if key not in names:
             raise ValueError(f"Unknown config field {key!r}; known fields are: {', '.join(sorted(names))}.")
@@ -196,12 +204,29 @@ def _part_from_dict(cls: type, raw: dict[str, Any]) -> Any:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    """Lists become tuples, so configs stay hashable and compare equal after JSON."""
-    if all_fields()[name].metadata.get("items"):
+    """Lists become tuples, so configs stay hashable and compare equal after JSON.
+
+    Whole floats (3.0 from JSON or a number widget) become ints for whole-number fields,
+    because Keras wants `epochs=3`, not 3.0; anything else is left for validate() to judge.
+    """
+    f = all_fields()[name]
+    if f.metadata.get("items"):
         if isinstance(value, str):
             value = parse_int_list(name, value)
         if isinstance(value, list):
             value = tuple(value)
+        if isinstance(value, tuple):
+            value = tuple(_whole(item) for item in value)
+    elif type(f.default) is int:
+        value = _whole(value)
+    return value
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -238,7 +263,8 @@ def _check_scalar(name: str, value: Any, kind: type, meta: dict) -> None:
             raise ValueError(f"{name} must be true or false; got {value!r}.")
         return
     numeric_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int and not (numeric_ok and float(value).is_integer()):
+    # A float, even 3.0, is refused for a whole-number field: Keras fails on epochs=3.0 later, far from here.
+    if kind is int and not (numeric_ok and isinstance(value, int)):
         raise ValueError(f"{name} must be a whole number; got {value!r}.")
     if not numeric_ok or value != value:  # value != value catches NaN
         raise ValueError(f"{name} must be a number; got {value!r}.")
