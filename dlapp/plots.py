@@ -1,0 +1,242 @@
+"""Plotly figures for the pages. No Streamlit and no TensorFlow here: NumPy and Plotly only.
+
+Train and validation keep the same colours on every chart, so a glance at any page
+says which curve is which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+TRAIN_COLOR = "#4F46E5"  # indigo, the theme's primary colour
+VAL_COLOR = "#F59E0B"  # amber
+BATCH_COLOR = "rgba(79, 70, 229, 0.35)"  # the train colour, faded: per-batch noise
+CORRECT_COLOR = "#10B981"
+WRONG_COLOR = "#EF4444"
+# Runs overlaid on one chart: train stays in indigo shades, validation in amber shades.
+TRAIN_SHADES = ("#4F46E5", "#818CF8", "#3730A3", "#A5B4FC", "#312E81", "#6366F1")
+VAL_SHADES = ("#F59E0B", "#FCD34D", "#B45309", "#FDE68A", "#78350F", "#FBBF24")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+CLASS_COLORS = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
+
+METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Reconstruction error (MSE)"}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        template="plotly_white",
+        **kwargs,
+    )
+    return fig
+
+
+def smooth(values: Sequence[float], weight: float = 0.8) -> np.ndarray:
+    """Exponential moving average, debiased like TensorBoard's smoothing slider."""
+    out = np.empty(len(values), dtype=np.float64)
+    last, norm = 0.0, 0.0
+    for i, value in enumerate(values):
+        last = weight * last + (1 - weight) * float(value)
+        norm = weight * norm + (1 - weight)
+        out[i] = last / norm
+    return out
+
+
+def training_curve(
+    epochs: Sequence[Mapping[str, float]],
+    metric: str,
+    batches: Sequence[tuple[float, float]] = (),
+    total_epochs: int | None = None,
+) -> go.Figure:
+    """Train and validation `metric` per epoch (x = epoch, 1-based), plus a smoothed per-batch curve.
+
+    batches: (fractional epoch, value) pairs, drawn faded behind the epoch points.
+    """
+    fig = go.Figure()
+    if batches:
+        xs, ys = zip(*batches, strict=True)
+        fig.add_scatter(
+            x=xs, y=smooth(ys), mode="lines", name="train (per batch, smoothed)", line={"color": BATCH_COLOR}
+        )
+    x = [int(e["epoch"]) + 1 for e in epochs]
+    for key, name, color in ((metric, "train", TRAIN_COLOR), (f"val_{metric}", "validation", VAL_COLOR)):
+        y = [e.get(key) for e in epochs]
+        if any(v is not None for v in y):
+            fig.add_scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color, "width": 2.5})
+    xaxis = {"title": "epoch", "rangemode": "tozero"}
+    if total_epochs:
+        xaxis["range"] = [0, total_epochs + 0.2]
+    if total_epochs and total_epochs <= 20:
+        xaxis["dtick"] = 1
+    yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
+    return _layout(fig, METRIC_TITLES.get(metric, metric), xaxis=xaxis, yaxis=yaxis)
+
+
+def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str) -> go.Figure:
+    """Several runs' per-epoch curves: train in indigo shades, validation in amber shades, one dash per run."""
+    fig = go.Figure()
+    for i, (label, epochs) in enumerate(curves.items()):
+        x = [int(e["epoch"]) + 1 for e in epochs]
+        dash = DASHES[i % len(DASHES)]
+        for key, part, shades in ((metric, "train", TRAIN_SHADES), (f"val_{metric}", "val", VAL_SHADES)):
+            y = [e.get(key) for e in epochs]
+            if any(v is not None for v in y):
+                fig.add_scatter(
+                    x=x,
+                    y=y,
+                    mode="lines+markers",
+                    name=f"{label} ({part})",
+                    line={"color": shades[i % len(shades)], "dash": dash, "width": 2},
+                )
+    return _layout(fig, METRIC_TITLES.get(metric, metric), height=360, xaxis={"title": "epoch"})
+
+
+def mosaic(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """(n, h, w) -> one (rows*(h+gap), columns*(w+gap)) image, filled row by row, gaps dark grey."""
+    n, h, w = images.shape
+    rows = max(1, -(-n // columns))
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), 40, dtype=np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = to_uint8(image)
+    return out
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] or uint8 -> uint8."""
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+
+
+def upscale(image: np.ndarray, factor: int = 6) -> np.ndarray:
+    """Nearest-neighbour enlargement, so a 28 px digit shows crisp pixels instead of a blur."""
+    return np.repeat(np.repeat(to_uint8(image), factor, axis=0), factor, axis=1)
+
+
+def samples_per_class(
+    images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 10
+) -> go.Figure:
+    """One row of example images per class, the class name on the left."""
+    rows = []
+    for k in range(len(class_names)):
+        picked = images[np.flatnonzero(labels == k)[:per_class]]
+        pad = np.zeros((per_class - len(picked), *images.shape[1:]), dtype=images.dtype)
+        rows.append(np.concatenate([picked, pad]))
+    grid = mosaic(np.concatenate(rows), per_class)
+    fig = go.Figure(go.Heatmap(z=grid, colorscale="gray", showscale=False, hoverinfo="skip"))
+    centres = [k * 30 + 14 for k in range(len(class_names))]
+    fig.update_yaxes(autorange="reversed", tickvals=centres, ticktext=list(class_names), showgrid=False)
+    fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
+    return _layout(fig, f"{per_class} examples per class", height=520)
+
+
+def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """Images per class in the training and test sets (training in the train colour)."""
+    k = len(class_names)
+    fig = go.Figure()
+    fig.add_bar(x=list(class_names), y=np.bincount(train_labels, minlength=k), name="train", marker_color=TRAIN_COLOR)
+    fig.add_bar(x=list(class_names), y=np.bincount(test_labels, minlength=k), name="test", marker_color="#9CA3AF")
+    return _layout(fig, "Images per class", barmode="group", xaxis={"type": "category"}, yaxis={"title": "images"})
+
+
+def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """Rows are the true class, columns the predicted one; counts written in each cell."""
+    confusion = np.asarray(confusion)
+    names = [str(c) for c in class_names]
+    # Colour by share of the row, so a rare class's errors are as visible as a common one's.
+    share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=names,
+            y=names,
+            text=confusion,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="predicted", type="category", side="top")
+    fig.update_yaxes(title="true", type="category", autorange="reversed")
+    return _layout(fig, "Confusion matrix", height=460)
+
+
+def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    fig = go.Figure()
+    names = [str(c) for c in class_names]
+    fig.add_bar(x=names, y=precision, name="precision", marker_color=TRAIN_COLOR)
+    fig.add_bar(x=names, y=recall, name="recall", marker_color="#10B981")
+    return _layout(
+        fig, "Precision and recall per class", barmode="group", xaxis={"type": "category"}, yaxis={"range": [0, 1]}
+    )
+
+
+def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], highlight: int | None) -> go.Figure:
+    """The model's probability per class; the top guess in the primary colour."""
+    names = [str(c) for c in class_names]
+    colors = [TRAIN_COLOR if i == highlight else "#C7CBD6" for i in range(len(names))]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=probabilities,
+            marker_color=colors,
+            text=[f"{p:.0%}" for p in probabilities],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    return _layout(fig, "Probability per class", height=280, xaxis={"type": "category"}, yaxis={"range": [0, 1.15]})
+
+
+def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
+    """(n, d) latent codes -> (n, 2) points; PCA by SVD when d > 2. Returns the points and an axis note."""
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.shape[1] == 1:
+        return np.column_stack([codes[:, 0], np.zeros(len(codes))]), "1-D latent code"
+    if codes.shape[1] == 2:
+        return codes, "latent code"
+    centred = codes - codes.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T, "first two principal components"
+
+
+def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], note: str) -> go.Figure:
+    fig = go.Figure()
+    for k, name in enumerate(class_names):
+        chosen = labels == k
+        fig.add_scattergl(
+            x=points[chosen, 0],
+            y=points[chosen, 1],
+            mode="markers",
+            name=str(name),
+            marker={"size": 5, "color": CLASS_COLORS[k % len(CLASS_COLORS)], "opacity": 0.75},
+        )
+    return _layout(fig, f"Latent space ({note})", height=460, legend={"title": "class"})
+
+
+def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
+    """(28, 28) digit and (28, 28) saliency in [0, 1] -> (28, 28, 3) uint8: grey digit, red where it matters."""
+    grey = np.clip(image, 0, 1)[..., None] * 0.6
+    heat = np.clip(saliency, 0, 1)[..., None]
+    red = np.array([1.0, 0.15, 0.1])
+    rgb = grey * (1 - heat) + heat * red
+    return to_uint8(rgb)

@@ -1,0 +1,83 @@
+"""Figure builders: right traces, right colours, honest numbers; and no TensorFlow import."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from dlapp import plots
+
+
+def test_smooth_is_debiased_and_follows_a_constant():
+    assert np.allclose(plots.smooth([2.0, 2.0, 2.0]), 2.0)
+    assert plots.smooth([1.0])[0] == 1.0
+
+
+def test_training_curve_draws_train_and_validation_in_their_colours():
+    epochs = [{"epoch": 0, "loss": 1.0, "val_loss": 1.2}, {"epoch": 1, "loss": 0.5, "val_loss": 0.7}]
+    fig = plots.training_curve(epochs, "loss", batches=[(0.5, 1.5), (1.0, 1.0)], total_epochs=3)
+    by_name = {trace.name: trace for trace in fig.data}
+    assert list(by_name["train"].x) == [1, 2]
+    assert list(by_name["validation"].y) == [1.2, 0.7]
+    assert by_name["train"].line.color == plots.TRAIN_COLOR
+    assert by_name["validation"].line.color == plots.VAL_COLOR
+    assert len(by_name["train (per batch, smoothed)"].x) == 2
+
+
+def test_training_curve_without_validation_has_no_validation_trace():
+    fig = plots.training_curve([{"epoch": 0, "accuracy": 0.9}], "accuracy")
+    assert [trace.name for trace in fig.data] == ["train"]
+
+
+def test_runs_overlay_keeps_train_indigo_and_validation_amber():
+    curves = {"run 1": [{"epoch": 0, "loss": 1.0, "val_loss": 1.1}], "run 2": [{"epoch": 0, "loss": 0.9}]}
+    fig = plots.runs_overlay(curves, "loss")
+    colours = {trace.name: trace.line.color for trace in fig.data}
+    assert colours["run 1 (train)"] in plots.TRAIN_SHADES and colours["run 1 (val)"] in plots.VAL_SHADES
+    assert "run 2 (val)" not in colours
+
+
+def test_mosaic_places_images_row_by_row():
+    images = np.stack([np.full((2, 2), v, dtype=np.uint8) for v in (10, 20, 30)])
+    grid = plots.mosaic(images, columns=2, gap=1)
+    assert grid.shape == (5, 5)
+    assert grid[0, 0] == 10 and grid[0, 3] == 20 and grid[3, 0] == 30
+
+
+def test_confusion_heatmap_shows_counts_and_row_shares():
+    confusion = np.array([[8, 2], [0, 5]])
+    fig = plots.confusion_heatmap(confusion, ["a", "b"])
+    heat = fig.data[0]
+    assert np.allclose(heat.z, [[0.8, 0.2], [0.0, 1.0]])
+    assert np.array_equal(heat.text, confusion)
+
+
+def test_project_2d_keeps_2d_codes_and_projects_higher_ones_by_pca():
+    codes = np.random.default_rng(0).normal(size=(50, 2))
+    points, note = plots.project_2d(codes)
+    assert np.array_equal(points, codes) and note == "latent code"
+    # Variance all along one direction in 5-D: the first component carries all of it.
+    direction = np.array([1.0, 2.0, 0.0, -1.0, 0.5])
+    line = np.linspace(-1, 1, 40)[:, None] * direction
+    points, note = plots.project_2d(line)
+    assert points.shape == (40, 2) and "principal" in note
+    assert np.allclose(points[:, 1], 0, atol=1e-9)
+
+
+def test_probability_bars_highlight_the_top_guess():
+    probabilities = np.array([0.1] * 9 + [0.1])
+    probabilities[3] = 0.5
+    fig = plots.probability_bars(probabilities, [str(d) for d in range(10)], highlight=3)
+    assert fig.data[0].marker.color[3] == plots.TRAIN_COLOR
+
+
+def test_upscale_and_saliency_overlay_shapes():
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    assert plots.upscale(image, 4).shape == (112, 112)
+    overlay = plots.saliency_overlay(image, np.zeros((28, 28)))
+    assert overlay.shape == (28, 28, 3) and overlay.dtype == np.uint8
+
+
+def test_plots_does_not_import_tensorflow():
+    code = "import sys, dlapp.plots; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
