@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ DIGITS = tuple(str(d) for d in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 SAMPLE_TEST_PER_CLASS = 100  # mnist-sample: 4,000 train / 1,000 test, stratified
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)  # where keras.datasets downloads from
+DOWNLOAD_TIMEOUT = 3.0  # seconds to wait for the download host before saying the set is unavailable
 
 
 @dataclass(frozen=True)
@@ -109,17 +111,17 @@ def is_cached(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def load_raw(name: str) -> RawData:
+def load_raw(name: str, timeout: float = DOWNLOAD_TIMEOUT) -> RawData:
     """The dataset's uint8 digits; full sets download once into the Keras cache.
 
-    Raises DatasetUnavailable within a few seconds when a download is needed and
-    the network cannot reach the download host.
+    Raises DatasetUnavailable within about `timeout` seconds when a download is
+    needed and the network cannot reach the download host.
     """
     dataset_info(name)
     if name == "mnist-sample":
         return _load_sample()
     if not is_cached(name):
-        _check_network(name)
+        _check_network(name, timeout)
     try:
         import keras
 
@@ -130,11 +132,28 @@ def load_raw(name: str) -> RawData:
     return RawData(name, x_train, y_train.astype(np.uint8), x_test, y_test.astype(np.uint8))
 
 
-def _check_network(name: str, timeout: float = 3.0) -> None:
-    try:
-        socket.create_connection(DOWNLOAD_HOST, timeout=timeout).close()
-    except OSError as exc:
-        raise _unavailable(name, exc) from exc
+def _check_network(name: str, timeout: float = DOWNLOAD_TIMEOUT) -> None:
+    """Raise DatasetUnavailable unless DOWNLOAD_HOST answers within `timeout` seconds.
+
+    The probe runs in a daemon thread because the socket timeout does not cover the
+    DNS lookup, which can block far longer when no resolver answers.
+    """
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(DOWNLOAD_HOST, timeout=timeout).close()
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=probe, name="dlapp-network-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    if not outcome:
+        raise _unavailable(name, TimeoutError(f"no answer from {DOWNLOAD_HOST[0]} within {timeout:g} s"))
+    if outcome[0] is not None:
+        raise _unavailable(name, outcome[0]) from outcome[0]
 
 
 def _unavailable(name: str, exc: BaseException) -> DatasetUnavailable:
