@@ -18,7 +18,11 @@ MAX_BYTES = 50 * 1024 * 1024  # bigger than any model dlapp trains by two orders
 UNPACK_FACTOR = 10  # an archive that unpacks to more than 10x the size limit is a zip bomb, not a model
 DIGIT_INPUTS = ((28, 28), (28, 28, 1))
 ACCEPTED_OUTPUTS = ((10,), (28, 28), (28, 28, 1))  # 10 classes, or an autoencoder's image
-LAMBDA_MESSAGE = "The model file contains Python code (a Lambda layer), which dlapp refuses to run; rebuild it without Lambda layers."
+LAMBDA_MESSAGE = (
+    "The model file contains Python code (a Lambda layer), which dlapp refuses to run; "
+    "rebuild the model without Lambda layers."
+)
+SAVE_HINT = "save one with model.save('name.keras')"
 
 
 def load_model_file(path: str | Path, max_bytes: int = MAX_BYTES):
@@ -36,19 +40,16 @@ def _check_archive(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
         raise ModelRejected(
-            f"The model file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; upload a smaller model."
+            f"The model file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
+            "upload a smaller model."
         )
     if not zipfile.is_zipfile(path):
-        raise ModelRejected(
-            "The file is not a Keras model (not a zip archive); save one with model.save('name.keras')."
-        )
+        raise ModelRejected(f"The file is not a Keras model (not a zip archive); {SAVE_HINT}.")
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
             if "config.json" not in archive.namelist():
-                raise ModelRejected(
-                    "The zip archive holds no Keras model (config.json is missing); save one with model.save('name.keras')."
-                )
+                raise ModelRejected(f"The zip archive holds no Keras model (config.json is missing); {SAVE_HINT}.")
             config_text = archive.read("config.json").decode("utf-8", errors="replace")
     except (zipfile.BadZipFile, OSError) as exc:
         raise ModelRejected(f"The model file is a damaged zip archive ({exc}); save the model again.") from exc
