@@ -1,7 +1,59 @@
-"""dlapp home page (placeholder until the dashboard issue lands)."""
+"""dlapp: the entry point (`streamlit run app.py`). Home page and navigation only.
+
+The home page must be interactive within a few seconds, so nothing here imports
+TensorFlow: the run store, the dataset registry and dlapp.ui are all Keras-free.
+"""
 
 import streamlit as st
 
+from dlapp import ui
+
 st.set_page_config(page_title="dlapp", page_icon="🧠", layout="wide")
-st.title("dlapp")
-st.write("Build, train and look inside neural networks on real digits.")
+
+
+def home() -> None:
+    st.title("🧠 dlapp")
+    st.markdown(
+        "Build a neural network (MLP, CNN, RNN, autoencoder or small ResNet), watch it learn on real digits, "
+        "look inside the result, and draw your own digit to see what it thinks.  \n"
+        "Everything trains here on this machine with Keras; runs are kept so you can compare them later."
+    )
+    with ui.friendly_errors():
+        store = ui.get_store()
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            st.subheader("Start here")
+            for page, what in (
+                (PAGES["data"], "look at the digits"),
+                (PAGES["train"], "pick an architecture and train it"),
+                (PAGES["evaluate"], "confusion matrix, mistakes, reconstructions"),
+                (PAGES["draw"], "draw a digit, see the prediction"),
+                (PAGES["runs"], "compare, rename, download, import"),
+            ):
+                st.page_link(page, label=f"{page.title}: {what}", icon=page.icon)
+            st.subheader("Data")
+            ui.render_data_availability()
+        with right:
+            st.subheader("Latest runs")
+            runs = store.runs()[:6]
+            if not runs:
+                st.info("No runs yet: train your first model on the Train page.", icon="👋")
+            for run in runs:
+                icon = ui.STATUS_ICONS.get(run.status, "")
+                st.markdown(
+                    f"{icon} **#{run.id} {run.name}** · {run.arch} on {run.dataset} · {run.status} · "
+                    f"{ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
+                )
+            st.caption(f"Runs are stored in `{store.data_dir}`.")
+
+
+PAGES = {
+    "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "data": st.Page("pages/data.py", title="Data", icon=":material/grid_view:"),
+    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    "draw": st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+    "runs": st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+}
+
+st.navigation(list(PAGES.values())).run()

@@ -1,0 +1,75 @@
+"""Train: choose an architecture and its settings, see the model, train it and watch it learn."""
+
+import streamlit as st
+
+from dlapp import ui
+
+st.title("Train")
+store = ui.get_store()
+settings_col, main_col = st.columns([2, 3], gap="large")
+
+with settings_col:
+    st.subheader("Settings")
+    config, error = ui.render_settings()
+
+
+def current_run_id() -> int | None:
+    """This session's run, else a run still training in this server (a refresh or a second tab)."""
+    if "train_run_id" in st.session_state:
+        return st.session_state.train_run_id
+    active = [run for run in store.runs() if run.status in ui.ACTIVE]
+    return active[0].id if active else None
+
+
+def start_training() -> None:
+    from dlapp.jobs import TrainingJob
+
+    ui.keras_ready()
+    name = st.session_state.get("run_name") or None
+    job = TrainingJob(config, store, name=name).start()
+    st.session_state.train_run_id = job.run_id
+
+
+with main_col:
+    run_id = current_run_id()
+    run = None
+    if run_id is not None:
+        with ui.friendly_errors():
+            run = store.run(run_id)
+    busy = run is not None and run.status in ui.ACTIVE
+
+    st.subheader("Model")
+    if config is None:
+        st.info("Fix the highlighted setting to see the model.", icon="✏️")
+    else:
+        with ui.friendly_errors():
+            ui.render_model_summary(config)
+
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name_col.text_input("Run name (optional)", key="run_name", placeholder="e.g. wide mlp, no dropout")
+    reason = error or ("A run is training: stop it or wait for it to finish." if busy else None)
+    with button_col:
+        with ui.friendly_errors():
+            st.button(
+                "Train",
+                type="primary",
+                icon="▶️",
+                width="stretch",
+                disabled=reason is not None,
+                help=reason or "Start training with these settings; it keeps going if you switch pages.",
+                on_click=start_training,
+            )
+    if reason and not error:
+        st.caption(reason)
+
+    if run is not None:
+        st.subheader(f"Run #{run.id}: {run.name}")
+        from dlapp.jobs import get_job
+
+        if busy and get_job(run.id) is not None:
+            ui.render_live_training(run.id)
+        elif busy:
+            st.info("This run is training in another server process; its finished epochs are shown.", icon="🏃")
+            ui.render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
+        else:
+            ui.render_run_result(store, run)
