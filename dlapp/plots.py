@@ -207,6 +207,14 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], high
     return _layout(fig, "Probability per class", height=280, xaxis={"type": "category"}, yaxis={"range": [0, 1.15]})
 
 
+def pca_plane(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (d,) and the first two principal directions (2, d) of (n, d) codes, by SVD."""
+    codes = np.asarray(codes, dtype=np.float64)
+    mean = codes.mean(axis=0)
+    _, _, vt = np.linalg.svd(codes - mean, full_matrices=False)
+    return mean, vt[:2]
+
+
 def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
     """(n, d) latent codes -> (n, 2) points; PCA by SVD when d > 2. Returns the points and an axis note."""
     codes = np.asarray(codes, dtype=np.float64)
@@ -214,9 +222,13 @@ def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
         return np.column_stack([codes[:, 0], np.zeros(len(codes))]), "1-D latent code"
     if codes.shape[1] == 2:
         return codes, "latent code"
-    centred = codes - codes.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T, "first two principal components"
+    mean, directions = pca_plane(codes)
+    return (codes - mean) @ directions.T, "first two principal components"
+
+
+def plane_point(mean: np.ndarray, directions: np.ndarray, a: float, b: float) -> np.ndarray:
+    """The latent code at (a, b) on the plane `project_2d` drew (the inverse of the projection)."""
+    return mean + a * directions[0] + b * directions[1]
 
 
 def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], note: str) -> go.Figure:

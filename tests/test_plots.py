@@ -81,3 +81,11 @@ def test_upscale_and_saliency_overlay_shapes():
 def test_plots_does_not_import_tensorflow():
     code = "import sys, dlapp.plots; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_plane_point_inverts_the_projection_on_the_plane():
+    rng = np.random.default_rng(1)
+    codes = rng.normal(size=(100, 2)) @ rng.normal(size=(2, 6))  # rank 2: every code lies on the plane
+    mean, directions = plots.pca_plane(codes)
+    points, _ = plots.project_2d(codes)
+    assert np.allclose(plots.plane_point(mean, directions, *points[7]), codes[7])

@@ -1,0 +1,51 @@
+"""Runs: every training run, compared, renamed, deleted, downloaded; and models imported from a file."""
+
+import streamlit as st
+
+from dlapp import plots, ui
+
+st.title("Runs")
+store = ui.get_store()
+runs = store.runs()
+
+if not runs:
+    st.info("No runs yet: train a model on the Train page, or import a .keras file below.", icon="🗂️")
+else:
+    st.caption("Select rows to overlay their training curves.")
+    table = st.dataframe(
+        ui.runs_table(runs),
+        hide_index=True,
+        key="runs_table",
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config=ui.RUNS_COLUMNS,
+    )
+    chosen = [runs[i] for i in table.selection.rows]
+    if chosen:
+        metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
+        metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
+        curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
+        st.plotly_chart(plots.runs_overlay(curves, metric), config={"displayModeBar": False})
+
+    st.subheader("One run")
+    run = ui.pick_run(chosen or runs, "Run", key="manage_run")
+    if run is not None:
+        rename_col, files_col = st.columns(2, gap="large")
+        with rename_col:
+            ui.render_rename(store, run)
+            ui.render_delete(store, run)
+        with files_col:
+            ui.render_downloads(run)
+
+st.subheader("Import a model")
+upload = st.file_uploader(
+    "A .keras model file (28×28 digits in; 10 class scores or a 28×28 image out)",
+    type=["keras"],
+    help="Loaded with Keras safe_mode; files with Python code (Lambda layers) are refused.",
+)
+if upload is not None:
+    with ui.friendly_errors():
+        run_id = ui.import_model(store, upload.name, upload.getvalue())
+        st.success(f"Imported as run #{run_id}; it is now available on the Evaluate and Draw pages.")
+
+st.caption(f"TensorBoard: `tensorboard --logdir {store.data_dir / 'tensorboard'}`")
