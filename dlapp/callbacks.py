@@ -1,0 +1,55 @@
+"""The one Keras callback dlapp trains with: it turns `logs` into plain dicts for an owner.
+
+No UI and no file I/O here; the owner (a `TrainingJob`) decides what to do with each event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import keras
+
+
+class EventOwner(Protocol):
+    stop_requested: bool
+
+    def on_batch(self, data: dict) -> None: ...
+
+    def on_epoch(self, data: dict) -> None: ...
+
+
+class EventCallback(keras.callbacks.Callback):
+    """Forwards batch logs (at most ~`1 / min_interval` per second, always the last batch of an
+    epoch) and every epoch's logs; sets `model.stop_training` within one batch of a stop request."""
+
+    def __init__(self, owner: EventOwner, min_interval: float = 0.1):
+        super().__init__()
+        self.owner = owner
+        self.min_interval = min_interval
+        self.epoch = 0  # the epoch being trained, 0-based
+        self.step = -1  # the last finished step of that epoch, 0-based
+        self._last_forwarded = float("-inf")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.step = epoch, -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = batch
+        if self.owner.stop_requested:
+            self.model.stop_training = True
+        steps = self.params.get("steps")
+        now = time.monotonic()
+        if batch + 1 == steps or now - self._last_forwarded >= self.min_interval:
+            self._last_forwarded = now
+            logs = logs or {}
+            self.owner.on_batch({"epoch": self.epoch, "step": batch, "steps": steps, **_floats(logs)})
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.owner.on_epoch({"epoch": epoch, **_floats(logs)})
+
+
+def _floats(logs: dict) -> dict[str, float]:
+    # Keras hands callbacks Python floats already; float() makes sure nothing holds a tensor.
+    return {name: float(value) for name, value in logs.items()}
