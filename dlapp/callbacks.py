@@ -36,14 +36,15 @@ class EventCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.step = batch
-        if self.owner.stop_requested:
-            self.model.stop_training = True
         steps = self.params.get("steps")
         now = time.monotonic()
         if batch + 1 == steps or now - self._last_forwarded >= self.min_interval:
             self._last_forwarded = now
             logs = logs or {}
             self.owner.on_batch({"epoch": self.epoch, "step": batch, "steps": steps, **_floats(logs)})
+        # Checked after every batch, so a stop lands before the next batch starts.
+        if self.owner.stop_requested:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

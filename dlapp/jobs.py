@@ -138,6 +138,8 @@ def _register(job: TrainingJob) -> None:
 
 
 class TrainingJob:
+    batch_event_interval = 0.1  # seconds between batch events (~10/s); the last batch of an epoch always gets one
+
     def __init__(self, config: RunConfig, store: RunStore | None = None, name: str | None = None):
         self.config = config.validate()
         self.store = store if store is not None else RunStore()
@@ -294,7 +296,7 @@ class TrainingJob:
         with strategy.scope():
             model = build_compiled(self.config)
         validation = (data.x_val, y_val) if len(data.x_val) else None
-        events = EventCallback(self)
+        events = EventCallback(self, min_interval=self.batch_event_interval)
         callbacks: list[Any] = [events]
         if _tensorboard_installed():
             log_dir = str(self.store.tensorboard_dir(self.run_id))
