@@ -37,11 +37,12 @@ METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Reconstruction 
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
+    legend = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        legend={**legend, **kwargs.pop("legend", {})},
         template="plotly_white",
         **kwargs,
     )
@@ -242,7 +243,19 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence
             name=str(name),
             marker={"size": 5, "color": CLASS_COLORS[k % len(CLASS_COLORS)], "opacity": 0.75},
         )
-    return _layout(fig, f"Latent space ({note})", height=460, legend={"title": "class"})
+    return _layout(
+        fig,
+        f"Latent space ({note})",
+        height=460,
+        legend={
+            "title": {"text": "class"},
+            "orientation": "v",
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "top",
+        },
+    )
 
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:

@@ -89,3 +89,10 @@ def test_plane_point_inverts_the_projection_on_the_plane():
     mean, directions = plots.pca_plane(codes)
     points, _ = plots.project_2d(codes)
     assert np.allclose(plots.plane_point(mean, directions, *points[7]), codes[7])
+
+
+def test_latent_scatter_has_one_trace_per_class():
+    points = np.random.default_rng(2).normal(size=(30, 2))
+    labels = np.arange(30) % 10
+    fig = plots.latent_scatter(points, labels, [str(d) for d in range(10)], "latent code")
+    assert [trace.name for trace in fig.data] == [str(d) for d in range(10)]

@@ -1,0 +1,145 @@
+"""Every page renders without an exception, empty or with real runs; bad settings block training."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dlapp.config import RunConfig
+from dlapp.jobs import TrainingJob
+from dlapp.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ["pages/data.py", "pages/train.py", "pages/evaluate.py", "pages/draw.py", "pages/runs.py"]
+TIMEOUT = 60  # the first page that needs Keras imports TensorFlow
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory) -> Path:
+    """A store with one finished tiny MLP and one finished tiny autoencoder, trained for real."""
+    data_dir = tmp_path_factory.mktemp("runs")
+    store = RunStore(data_dir)
+    for flat in (
+        {"arch": "mlp", "hidden_units": (16,)},
+        {"arch": "autoencoder", "encoder_units": (32,), "latent_dim": 2},
+    ):
+        config = RunConfig.from_flat(dataset="mnist-sample", train_subset=300, epochs=1, batch_size=64, **flat)
+        job = TrainingJob(config, store).start()
+        assert job.wait(timeout=300) == "finished", job.error
+    return data_dir
+
+
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def trained_store(trained_dir, monkeypatch) -> Path:
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(trained_dir))
+    return trained_dir
+
+
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_every_page_renders_with_an_empty_store(empty_store, page):
+    assert_clean(open_page(page))
+
+
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_every_page_renders_with_finished_runs(trained_store, page):
+    assert_clean(open_page(page))
+
+
+def test_home_lists_the_latest_runs(trained_store):
+    at = open_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "mlp on mnist-sample" in text and "autoencoder on mnist-sample" in text
+
+
+def test_evaluate_shows_autoencoder_reconstructions_and_latent_explorer(trained_store):
+    at = open_page("pages/evaluate.py")
+    autoencoder = next(r for r in RunStore(trained_store).runs() if r.arch == "autoencoder")
+    at.selectbox(key="evaluate_run").set_value(autoencoder.id).run()
+    assert_clean(at)
+    assert at.slider(key="latent_a") and at.slider(key="latent_b")
+    at.slider(key="latent_a").set_value(0.0).run()
+    assert_clean(at)
+
+
+def test_evaluate_shows_images_of_a_chosen_confusion_cell(trained_store):
+    at = open_page("pages/evaluate.py")
+    mlp = next(r for r in RunStore(trained_store).runs() if r.arch == "mlp")
+    at.selectbox(key="evaluate_run").set_value(mlp.id).run()
+    at.selectbox(key="cell_true").set_value("3").run()
+    at.selectbox(key="cell_pred").set_value("3").run()
+    assert_clean(at)
+    assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_draw_with_an_empty_canvas_asks_gently_for_a_digit(trained_store):
+    at = open_page("pages/draw.py")
+    assert_clean(at)
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Train")
+
+
+@pytest.mark.parametrize(
+    ("widget", "value", "message"),
+    [
+        ("text_input", "0", "hidden_units must be"),
+        ("text_input", "128, x", "whole numbers separated by commas"),
+        ("number_input", 1.0, "dropout must be"),
+    ],
+)
+def test_a_bad_setting_shows_its_sentence_and_disables_train(empty_store, widget, value, message):
+    at = open_page("pages/train.py")
+    assert not train_button(at).disabled
+    key = "cfg_hidden_units" if widget == "text_input" else "cfg_dropout"
+    getattr(at, widget)(key=key).set_value(value).run()
+    assert_clean(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert train_button(at).disabled
+
+
+def test_train_button_trains_and_the_page_shows_the_result(empty_store):
+    at = open_page("pages/train.py")
+    at.text_input(key="cfg_hidden_units").set_value("8")
+    at.number_input(key="cfg_epochs").set_value(1)
+    at.number_input(key="cfg_train_subset").set_value(200).run()
+    train_button(at).click().run()
+    assert_clean(at)
+    run_id = at.session_state["train_run_id"]
+    from dlapp.jobs import get_job
+
+    assert get_job(run_id).wait(timeout=300) == "finished"
+    at.run()
+    assert_clean(at)
+    assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_home_page_does_not_import_tensorflow(empty_store):
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"at = AppTest.from_file({APP!r}, default_timeout=30).run(); "
+        "assert not at.exception, at.exception; "
+        "sys.exit(2 if 'tensorflow' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
