@@ -142,22 +142,25 @@ def _render(strokes: list[np.ndarray], pen: float) -> np.ndarray:
     return rgba
 
 
-def drawings(n: int, seed: int = 0) -> Iterator[tuple[np.ndarray, int]]:
-    """n drawings with balanced labels (0, 1, ..., 9, 0, ...), random styles; deterministic by seed."""
+def drawings(n: int, seed: int = 0) -> Iterator[tuple[np.ndarray, int, str]]:
+    """n (canvas, label, style) with balanced labels (0, 1, ..., 9, 0, ...), random styles; same seed, same set."""
     rng = np.random.default_rng(seed)
     for i in range(n):
-        yield draw_digit(i % 10, rng), i % 10
+        digit = i % 10
+        style = list(STYLES[digit])[rng.integers(len(STYLES[digit]))]
+        yield draw_digit(digit, rng, style), digit, style
 
 
 def drawn_digits(
     n: int, seed: int = 0, preprocess: Callable[[np.ndarray], np.ndarray] = canvas_to_mnist
-) -> tuple[np.ndarray, np.ndarray]:
-    """n drawings prepared by `preprocess` -> ((n, 28, 28) float32, (n,) labels)."""
-    images, labels = [], []
-    for canvas, label in drawings(n, seed):
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """n drawings prepared by `preprocess` -> ((n, 28, 28) float32, (n,) labels, n style names)."""
+    images, labels, styles = [], [], []
+    for canvas, label, style in drawings(n, seed):
         images.append(preprocess(canvas))
         labels.append(label)
-    return np.stack(images).astype(np.float32), np.array(labels, np.int64)
+        styles.append(f"{label} {style}")
+    return np.stack(images).astype(np.float32), np.array(labels, np.int64), styles
 
 
 PREPROCESSORS = {"canvas_to_mnist": canvas_to_mnist, "naive_resize": naive_resize}
@@ -165,13 +168,20 @@ PREPROCESSORS = {"canvas_to_mnist": canvas_to_mnist, "naive_resize": naive_resiz
 
 def accuracy(model, n: int = 500, seed: int = 0) -> dict[str, float]:
     """Share of n drawings the model labels right, through each preprocessing."""
-    results = {}
-    for name, preprocess in PREPROCESSORS.items():
-        images, labels = drawn_digits(n, seed, preprocess)
-        shaped = images.reshape((n, *model.input_shape[1:]))
-        predicted = np.argmax(model.predict(shaped, batch_size=256, verbose=0), axis=1)
-        results[name] = float(np.mean(predicted == labels))
-    return results
+    return {name: float(np.mean(_right(model, n, seed, preprocess)[0])) for name, preprocess in PREPROCESSORS.items()}
+
+
+def accuracy_by_style(model, n: int = 500, seed: int = 0) -> dict[str, float]:
+    """Accuracy through canvas_to_mnist per drawing style ("1 flag", "7 bar", ...): where a model fails."""
+    right, styles = _right(model, n, seed, canvas_to_mnist)
+    return {style: float(np.mean(right[np.array(styles) == style])) for style in sorted(set(styles))}
+
+
+def _right(model, n: int, seed: int, preprocess) -> tuple[np.ndarray, list[str]]:
+    images, labels, styles = drawn_digits(n, seed, preprocess)
+    shaped = images.reshape((n, *model.input_shape[1:]))
+    predicted = np.argmax(model.predict(shaped, batch_size=256, verbose=0), axis=1)
+    return predicted == labels, styles
 
 
 def train_cnn(augment: bool = False, epochs: int = 5, seed: int = 42):

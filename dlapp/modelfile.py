@@ -40,8 +40,7 @@ def _check_archive(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
         raise ModelRejected(
-            f"The model file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
-            "upload a smaller model."
+            f"The model file is {_size(size)}, over the limit of {_size(max_bytes)}; upload a smaller model."
         )
     if not zipfile.is_zipfile(path):
         raise ModelRejected(f"The file is not a Keras model (not a zip archive); {SAVE_HINT}.")
@@ -54,9 +53,7 @@ def _check_archive(path: Path, max_bytes: int) -> None:
     except (zipfile.BadZipFile, OSError) as exc:
         raise ModelRejected(f"The model file is a damaged zip archive ({exc}); save the model again.") from exc
     if unpacked > UNPACK_FACTOR * max_bytes:
-        raise ModelRejected(
-            f"The model file unpacks to {unpacked / 2**20:.0f} MB, far over the {max_bytes / 2**20:.0f} MB limit."
-        )
+        raise ModelRejected(f"The model file unpacks to {_size(unpacked)}, far over the limit of {_size(max_bytes)}.")
     if _mentions_lambda(config_text):
         raise ModelRejected(LAMBDA_MESSAGE)
 
@@ -110,6 +107,10 @@ def _check_shapes(model) -> None:
         raise ModelRejected(
             f"The model outputs shape {tuple(outputs[1:])}; dlapp needs 10 class scores or a 28x28 reconstruction."
         )
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:.1f} MB" if n_bytes >= 2**20 else f"{n_bytes:,} bytes"
 
 
 def _first_line(exc: BaseException) -> str:
