@@ -8,11 +8,11 @@ import streamlit as st
 
 from dlapp import ui
 
-st.set_page_config(page_title="dlapp", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="dlapp", page_icon=":material/neurology:", layout="wide")
 
 
 def home() -> None:
-    st.title("🧠 dlapp")
+    st.title("dlapp", anchor=False)
     st.markdown(
         "Build a neural network (MLP, CNN, RNN, autoencoder or small ResNet), watch it learn on real digits, "
         "look inside the result, and draw your own digit to see what it thinks.  \n"
@@ -24,11 +24,11 @@ def home() -> None:
         with left:
             st.subheader("Start here")
             for page, what in (
-                (PAGES["data"], "look at the digits"),
-                (PAGES["train"], "pick an architecture and train it"),
-                (PAGES["evaluate"], "confusion matrix, mistakes, reconstructions"),
-                (PAGES["draw"], "draw a digit, see the prediction"),
-                (PAGES["runs"], "compare, rename, download, import"),
+                (PAGES["data"], "see the digits"),
+                (PAGES["train"], "build and train a model"),
+                (PAGES["evaluate"], "where it goes wrong"),
+                (PAGES["draw"], "test it on your own digit"),
+                (PAGES["runs"], "compare and download"),
             ):
                 st.page_link(page, label=f"{page.title}: {what}", icon=page.icon)
             st.subheader("Data")
@@ -37,7 +37,7 @@ def home() -> None:
             st.subheader("Latest runs")
             runs = store.runs()[:6]
             if not runs:
-                st.info("No runs yet: train your first model on the Train page.", icon="👋")
+                st.info("No runs yet: train your first model on the Train page.", icon=":material/waving_hand:")
             for run in runs:
                 icon = ui.STATUS_ICONS.get(run.status, "")
                 st.markdown(

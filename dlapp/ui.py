@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {
-    "queued": "⏳",
-    "running": "🏃",
-    "finished": "✅",
-    "stopped": "⏹️",
-    "failed": "❌",
-    "interrupted": "⚠️",
+    "queued": ":material/hourglass_top:",
+    "running": ":material/directions_run:",
+    "finished": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
 }
 ARCH_TITLES = {
     "mlp": "MLP (dense layers)",
@@ -40,6 +40,7 @@ ARCH_TITLES = {
     "resnet": "Small ResNet",
 }
 LABELS = {
+    "arch": "Architecture",
     "hidden_units": "Hidden layer sizes",
     "conv_filters": "Filters per conv block",
     "rnn_units": "Units per recurrent layer",
@@ -128,7 +129,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except (DlappError, ValueError) as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(str(exc), icon=":material/block:")
 
 
 # -- small formatting helpers ---------------------------------------------------------------
@@ -192,7 +193,10 @@ def render_field(name: str, *, disabled: bool = False) -> None:
         st.session_state[key] = default
     label, help_text = field_label(name), meta["help"]
     if "choices" in meta:
-        st.selectbox(label, meta["choices"], key=key, help=help_text, disabled=disabled)
+        titles = {"arch": ARCH_TITLES, "dataset": {n: i.title for n, i in DATASETS.items()}}.get(name, {})
+        st.selectbox(
+            label, meta["choices"], key=key, help=help_text, disabled=disabled, format_func=lambda c: titles.get(c, c)
+        )
     elif isinstance(default, bool):
         st.toggle(label, key=key, help=help_text, disabled=disabled)
     elif isinstance(default, str):  # an int list typed as "128, 64"
@@ -220,43 +224,52 @@ def visible_fields(arch: str, optimizer: str, augment: bool) -> dict[str, tuple[
         train.insert(2, "momentum")
     if optimizer == "adamw":
         train.insert(2, "weight_decay")
-    model = ARCH_FIELDS[arch]
+    sections = {"Model": ARCH_FIELDS[arch]}
     if arch != "autoencoder":
-        model = (*model, "augment", *(AUGMENT_FIELDS if augment else ()))
-    return {"Model": model, "Training": tuple(train), "Data": DATA_FIELDS}
+        sections["Augmentation"] = ("augment", *(AUGMENT_FIELDS if augment else ()))
+    return {**sections, "Training": tuple(train), "Data": DATA_FIELDS}
 
 
-def config_from_state() -> tuple[RunConfig | None, str | None, str | None]:
-    """The RunConfig the settings widgets describe, or (None, sentence, bad field name)."""
-    values = {name: st.session_state.get(KEY + name, _default(name)) for name in all_fields()}
+def config_from_state(names: tuple[str, ...]) -> tuple[RunConfig | None, str | None, str | None]:
+    """The RunConfig the named settings widgets describe (defaults elsewhere), or (None, sentence, bad field)."""
+    values = {name: st.session_state.get(KEY + name, _default(name)) for name in names}
     try:
         config = RunConfig.from_flat(**values).validate()
     except ValueError as exc:
         message = str(exc)
         first = message.split(" ", 1)[0].strip(",.:")
-        return None, message, first if first in values else None
+        return None, message, first if first in all_fields() else None
     return config, None, None
 
 
 def render_settings() -> tuple[RunConfig | None, str | None]:
     """All run settings for the chosen architecture; a bad value's sentence appears under its widget."""
-    config, error, bad_field = config_from_state()  # widgets already hold this rerun's values
+    for key in [k for k in st.session_state if str(k).startswith(KEY)]:
+        st.session_state[key] = st.session_state[key]  # keep hidden settings when the architecture changes
+    state = st.session_state
+    arch = state.get(KEY + "arch", "mlp")
+    sections = visible_fields(arch, state.get(KEY + "optimizer", "adam"), state.get(KEY + "augment", False))
+    shown = ("arch", "dataset", *(n for names in sections.values() for n in names))
+    config, error, bad_field = config_from_state(shown)  # widgets already hold this rerun's values
     render_field("arch")
     render_field("dataset")
-    arch = st.session_state[KEY + "arch"]
-    sections = visible_fields(
-        arch, st.session_state.get(KEY + "optimizer", "adam"), st.session_state.get(KEY + "augment", False)
-    )
     for title, names in sections.items():
-        with st.expander(title, expanded=title != "Data"):
+        with st.expander(title, expanded=title not in ("Data", "Augmentation")):
+            # Switches get a full row (their labels are long); the other widgets share two columns.
+            grid = [n for n in names if not isinstance(_default(n), bool)]
+            if names[0] not in grid:  # a section led by its on/off switch shows the switch first
+                render_field(names[0])
             left, right = st.columns(2)
-            for i, name in enumerate(names):
+            for i, name in enumerate(grid):
                 with left if i % 2 == 0 else right:
                     render_field(name)
                     if name == bad_field:
-                        st.error(error, icon="✏️")
-    if error and bad_field not in {n for names in sections.values() for n in names} | {"arch", "dataset"}:
-        st.error(error, icon="✏️")
+                        st.error(error, icon=":material/edit:")
+            for name in names[1:]:
+                if name not in grid:
+                    render_field(name)
+    if error and bad_field not in shown:
+        st.error(error, icon=":material/edit:")
     return config, error
 
 
@@ -343,7 +356,10 @@ def render_progress(job) -> None:
     progress = job.progress()
     if job.status == "queued":
         position = job.queue_position
-        st.info(f"Waiting for a free trainer: position {position} in the queue." if position else "Queued…", icon="⏳")
+        st.info(
+            f"Waiting for a free trainer: position {position} in the queue." if position else "Queued…",
+            icon=":material/hourglass_top:",
+        )
         return
     parts = [f"epoch {max(progress.epoch, 1)} of {progress.epochs}"]
     if progress.samples_per_second:
@@ -375,7 +391,9 @@ def _live_training(run_id: int) -> None:
     with top:
         render_progress(job)
     with stop:
-        if st.button("Stop", key=f"stop_{run_id}", icon="⏹️", width="stretch", help="Stop after this batch."):
+        if st.button(
+            "Stop", key=f"stop_{run_id}", icon=":material/stop_circle:", width="stretch", help="Stop after this batch."
+        ):
             job.stop()
             st.toast("Stopping after the current batch…")
     render_curves(cache["epochs"], cache["batches"], job.config.train.epochs, job.config.is_classifier, "live")
@@ -385,9 +403,9 @@ def render_run_result(store: RunStore, run: Run) -> None:
     """A finished (or stopped, failed, interrupted) run: status, test metrics, curves."""
     icon = STATUS_ICONS.get(run.status, "")
     if run.status == "failed":
-        st.error(f"Run #{run.id} failed: {run.error or 'no detail recorded'}", icon="❌")
+        st.error(f"Run #{run.id} failed: {run.error or 'no detail recorded'}", icon=":material/error:")
     elif run.status == "interrupted":
-        st.warning(f"Run #{run.id} was interrupted (the server stopped while it trained).", icon="⚠️")
+        st.warning(f"Run #{run.id} was interrupted (the server stopped while it trained).", icon=":material/warning:")
     else:
         st.success(f"{icon} Run #{run.id} {run.status} after {run.epochs_completed} epoch(s).")
     render_test_metrics(run)
@@ -419,8 +437,9 @@ def render_test_metrics(run: Run) -> None:
 
 
 def render_digit(image: np.ndarray, caption: str | None = None, factor: int = 5) -> None:
-    """A 28x28 image shown with crisp, enlarged pixels."""
-    st.image(plots.upscale(image, factor), caption=caption)
+    """A 28x28 image shown with crisp, enlarged pixels, at its enlarged size (not stretched to the column)."""
+    big = plots.upscale(image, factor)
+    st.image(big, caption=caption, width=big.shape[1])
 
 
 def render_gallery(images: np.ndarray, captions: list[str], columns: int = 8, factor: int = 3) -> None:
@@ -666,7 +685,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
             "architecture": run.arch,
             "dataset": run.dataset,
             "settings": settings_summary(run.config),
-            "status": f"{STATUS_ICONS.get(run.status, '')} {run.status}",
+            "status": run.status,
             "test accuracy": (run.metrics or {}).get("test_accuracy"),
             "epochs": run.epochs_completed,
             "duration": duration(run.seconds),
@@ -694,7 +713,7 @@ def render_delete(store: RunStore, run: Run) -> None:
         help="Stop the run first; a training run cannot be deleted." if active else None,
     )
     reason = "Tick the box above to confirm." if not sure else None
-    if st.button("Delete run", type="secondary", icon="🗑️", disabled=not sure or active, help=reason):
+    if st.button("Delete run", type="secondary", icon=":material/delete:", disabled=not sure or active, help=reason):
         with friendly_errors():
             store.delete(run.id)
             st.toast(f"Deleted run #{run.id}.")
@@ -708,7 +727,7 @@ def render_downloads(run: Run) -> None:
         data=open(run.model_path, "rb").read() if has_model else b"",
         file_name=f"dlapp-run-{run.id}.keras",
         mime="application/zip",
-        icon="💾",
+        icon=":material/download:",
         disabled=not has_model,
         help=None if has_model else "This run has no saved model file.",
     )
@@ -725,7 +744,7 @@ def render_downloads(run: Run) -> None:
         data=script,
         file_name=f"dlapp_run_{run.id}.py",
         mime="text/x-python",
-        icon="🐍",
+        icon=":material/code:",
         disabled=reason is not None,
         help=reason or "A standalone script that builds and trains the same model with plain Keras.",
     )

@@ -18,16 +18,17 @@ def use_sample() -> None:
     st.session_state.data_choice = "mnist-sample"
 
 
-name = st.selectbox("Dataset", list(DATASETS), format_func=ui.dataset_title, key="data_choice")
+choose_col, about_col = st.columns([1, 2], vertical_alignment="bottom")
+name = choose_col.selectbox("Dataset", list(DATASETS), format_func=ui.dataset_title, key="data_choice")
 info = DATASETS[name]
 needs_download = name != "mnist-sample" and not is_cached(name)
-st.markdown(info.description + (" The first use downloads it (about 11-30 MB)." if needs_download else ""))
+about_col.markdown(info.description + (" The first use downloads it (about 11-30 MB)." if needs_download else ""))
 
 try:
     with st.spinner("Downloading…" if needs_download else "Loading…"):
         raw = ui.load_dataset(name)
 except DatasetUnavailable as exc:
-    st.error(str(exc), icon="📡")
+    st.error(str(exc), icon=":material/wifi_off:")
     st.button("Use the offline MNIST sample", on_click=use_sample, type="primary")
     st.stop()
 
@@ -44,8 +45,9 @@ st.caption(
 
 grid_col, dist_col = st.columns([3, 2], gap="large")
 with grid_col:
-    per_class = st.slider("Examples per class", 4, 16, 10)
-    seed = st.number_input("Shuffle seed", 0, 10_000, 0, help="Change it to see other examples.")
+    count_col, seed_col = st.columns(2)
+    per_class = count_col.slider("Examples per class", 4, 16, 10)
+    seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, help="Change it to see other examples.")
     order = np.random.default_rng(int(seed)).permutation(len(raw.y_train))
     st.plotly_chart(
         plots.samples_per_class(raw.x_train[order], raw.y_train[order], raw.class_names, per_class),

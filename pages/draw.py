@@ -14,7 +14,9 @@ st.title("Draw")
 store = ui.get_store()
 runs = ui.runs_with_model(store)
 if not runs:
-    st.info("There is no trained model yet: train one on the Train page, then come back to draw.", icon="✏️")
+    st.info(
+        "There is no trained model yet: train one on the Train page, then come back to draw.", icon=":material/edit:"
+    )
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
@@ -37,7 +39,7 @@ with canvas_col:
         return_image_data=True,
         key=f"canvas_{st.session_state.canvas_key}",
     )
-    if st.button("Clear", icon="🧽"):
+    if st.button("Clear", icon=":material/ink_eraser:"):
         st.session_state.canvas_key += 1
         st.rerun()
 
@@ -51,7 +53,7 @@ with result_col:
                 raise EmptyCanvas("empty")
             image = canvas_to_mnist(np.asarray(canvas.image_data))
         except EmptyCanvas:
-            st.info("Draw a digit on the left and the model's guess appears here.", icon="👈")
+            st.info("Draw a digit on the left and the model's guess appears here.", icon=":material/gesture:")
         if image is not None:
             model = ui.run_model(run)
             if run.is_classifier:

@@ -8,7 +8,7 @@ st.title("Evaluate")
 store = ui.get_store()
 runs = ui.runs_with_model(store)
 if not runs:
-    st.info("No trained model to evaluate yet: train one on the Train page first.", icon="📊")
+    st.info("No trained model to evaluate yet: train one on the Train page first.", icon=":material/analytics:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 

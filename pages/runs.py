@@ -9,7 +9,9 @@ store = ui.get_store()
 runs = store.runs()
 
 if not runs:
-    st.info("No runs yet: train a model on the Train page, or import a .keras file below.", icon="🗂️")
+    st.info(
+        "No runs yet: train a model on the Train page, or import a .keras file below.", icon=":material/folder_open:"
+    )
 else:
     st.caption("Select rows to overlay their training curves.")
     table = st.dataframe(

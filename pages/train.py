@@ -40,7 +40,7 @@ with main_col:
 
     st.subheader("Model")
     if config is None:
-        st.info("Fix the highlighted setting to see the model.", icon="✏️")
+        st.info("Fix the highlighted setting to see the model.", icon=":material/edit:")
     else:
         with ui.friendly_errors():
             ui.render_model_summary(config)
@@ -53,7 +53,7 @@ with main_col:
             st.button(
                 "Train",
                 type="primary",
-                icon="▶️",
+                icon=":material/play_arrow:",
                 width="stretch",
                 disabled=reason is not None,
                 help=reason or "Start training with these settings; it keeps going if you switch pages.",
@@ -69,7 +69,10 @@ with main_col:
         if busy and get_job(run.id) is not None:
             ui.render_live_training(run.id)
         elif busy:
-            st.info("This run is training in another server process; its finished epochs are shown.", icon="🏃")
+            st.info(
+                "This run is training in another server process; its finished epochs are shown.",
+                icon=":material/directions_run:",
+            )
             ui.render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
         else:
             ui.render_run_result(store, run)
