@@ -207,6 +207,8 @@ def _epoch_line(logs: dict, epochs: int) -> str:
 
 
 def _bar(progress, width: int = 30) -> str:
+    if progress.steps_per_epoch is None and progress.fraction == 0:
+        return "starting: loading TensorFlow and the data ..."
     filled = int(round(progress.fraction * width))
     text = f"epoch {max(progress.epoch, 1)}/{progress.epochs} [{'#' * filled}{'.' * (width - filled)}]"
     text += f" {progress.fraction:4.0%}"
