@@ -54,3 +54,20 @@ class EventCallback(keras.callbacks.Callback):
 def _floats(logs: dict) -> dict[str, float]:
     # Keras hands callbacks Python floats already; float() makes sure nothing holds a tensor.
     return {name: float(value) for name, value in logs.items()}
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """`keras.callbacks.TensorBoard` writing once per epoch, and nothing per batch.
+
+    The stock callback calls `tf.summary.scalar` for every batch even with update_freq="epoch",
+    where no writer records them: about 0.5 ms a batch, a tenth of a small model's step time.
+    """
+
+    def __init__(self, log_dir: str):
+        super().__init__(log_dir=log_dir, update_freq="epoch", profile_batch=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # What the stock hook does besides the unrecorded scalars: write the graph after the first batch.
+        if getattr(self, "_should_write_train_graph", False):
+            self._write_keras_model_train_graph()
+            self._should_write_train_graph = False

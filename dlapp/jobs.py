@@ -275,7 +275,7 @@ class TrainingJob:
     def _train(self, began: float) -> None:
         import keras
 
-        from dlapp.callbacks import EventCallback
+        from dlapp.callbacks import EpochTensorBoard, EventCallback
         from dlapp.data import prepare
         from dlapp.distribute import pick_strategy
         from dlapp.models import build_compiled
@@ -300,7 +300,7 @@ class TrainingJob:
         callbacks: list[Any] = [events]
         if _tensorboard_installed():
             log_dir = str(self.store.tensorboard_dir(self.run_id))
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch", profile_batch=0))
+            callbacks.append(EpochTensorBoard(log_dir))
         if train.early_stopping > 0:
             callbacks.append(
                 keras.callbacks.EarlyStopping(

@@ -29,6 +29,17 @@ def _without_epoch(data: dict) -> dict:
     return {k: v for k, v in data.items() if k != "epoch"}
 
 
+def _tensorboard_tags(folder: Path) -> set[str]:
+    import tensorflow as tf
+
+    return {
+        value.tag
+        for path in folder.glob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }
+
+
 def test_epoch_events_and_store_rows_equal_the_keras_history(tmp_path):
     store = RunStore(tmp_path)
     job = TrainingJob(SMALL, store)
@@ -66,7 +77,8 @@ def test_epoch_events_and_store_rows_equal_the_keras_history(tmp_path):
     assert sum(map(sum, run.confusion)) == 1000  # the sample's whole test set
     model = keras.saving.load_model(run.model_path, safe_mode=True)
     assert model.output_shape == (None, 10)
-    assert any(store.tensorboard_dir(job.run_id).rglob("events.out.tfevents.*"))
+    assert _tensorboard_tags(store.tensorboard_dir(job.run_id) / "train") >= {"epoch_loss", "epoch_accuracy"}
+    assert "epoch_loss" in _tensorboard_tags(store.tensorboard_dir(job.run_id) / "validation")
 
     progress = job.progress()
     assert (progress.epoch, progress.epochs, progress.step, progress.steps_per_epoch) == (2, 2, 9, 9)
