@@ -121,6 +121,14 @@ def build_parser() -> OneLineParser:
     )
     export.add_argument("run_id", type=int, metavar="RUN_ID")
     export.add_argument("-o", "--output", help="File to write (default: stdout).")
+
+    from dlapp import bench  # cheap: TensorFlow is imported only when the bench runs
+
+    bench_parser = commands.add_parser(
+        "bench", allow_abbrev=False, help="Measure training overhead, latency and memory on this machine."
+    )
+    bench_parser.add_argument("--json", action="store_true", help="Also print the results as one JSON line.")
+    bench.add_arguments(bench_parser)
     return parser
 
 
@@ -134,7 +142,14 @@ _TRAIN_DOC = (
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = {"train": cmd_train, "runs": cmd_runs, "evaluate": cmd_evaluate, "export": cmd_export}[args.command]
+    commands = {
+        "train": cmd_train,
+        "runs": cmd_runs,
+        "evaluate": cmd_evaluate,
+        "export": cmd_export,
+        "bench": cmd_bench,
+    }
+    command = commands[args.command]
     try:
         return command(args)
     except (UsageError, DlappError) as exc:
@@ -339,6 +354,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         _say(f"wrote run {run.id} as a Keras script to {args.output}")
     return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from dlapp import bench
+
+    try:
+        bench.settings_from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return bench.cmd_bench(args)
 
 
 # --- small helpers -------------------------------------------------------------------------
