@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlapp.config import RunConfig
+from dlapp.errors import DlappError
 from dlapp.store import RunStore
 
 MAX_JOBS_ENV = "DLAPP_MAX_JOBS"
@@ -394,6 +395,9 @@ def _tensorboard_installed() -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The error as one line a person can read: type and message, newlines folded, length capped."""
+    """The error as one line a person can read: type and message, newlines folded, length capped.
+
+    dlapp's own errors are already a sentence for a person, so they go without their type name.
+    """
     text = " ".join(str(exc).split()) or "no detail"
-    return f"{type(exc).__name__}: {text}"[:500]
+    return (text if isinstance(exc, DlappError) else f"{type(exc).__name__}: {text}")[:500]

@@ -256,3 +256,16 @@ def test_a_killed_process_leaves_its_epochs_and_an_interrupted_run(tmp_path):
     assert len(rows) >= 1 and [r["epoch"] for r in rows] == list(range(len(rows)))
     assert all({"loss", "accuracy", "val_loss", "val_accuracy"} <= set(r) for r in rows)
     assert list(fresh.models_dir.iterdir()) == []  # no half-written or temporary model file
+
+
+def test_a_dataset_that_cannot_load_fails_with_its_sentence(tmp_path, monkeypatch):
+    from dlapp import data
+    from dlapp.errors import DatasetUnavailable
+
+    def offline(name):
+        raise DatasetUnavailable("MNIST could not be downloaded; use the bundled 'mnist-sample' dataset.")
+
+    monkeypatch.setattr(data, "load_raw", offline)
+    job = TrainingJob(SMALL.replace(dataset="mnist"), RunStore(tmp_path)).start()
+    assert job.wait(300) == "failed"
+    assert job.error == "MNIST could not be downloaded; use the bundled 'mnist-sample' dataset."
