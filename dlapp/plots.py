@@ -73,9 +73,7 @@ def training_curve(
     fig = go.Figure()
     if batches:
         xs, ys = zip(*batches, strict=True)
-        fig.add_scatter(
-            x=xs, y=smooth(ys), mode="lines", name="train (per batch, smoothed)", line={"color": BATCH_COLOR}
-        )
+        fig.add_scatter(x=xs, y=smooth(ys), mode="lines", name="train, per batch", line={"color": BATCH_COLOR})
     x = [int(e["epoch"]) + 1 for e in epochs]
     for key, name, color in ((metric, "train", TRAIN_COLOR), (f"val_{metric}", "validation", VAL_COLOR)):
         y = [e.get(key) for e in epochs]
@@ -87,7 +85,8 @@ def training_curve(
     if total_epochs and total_epochs <= 20:
         xaxis["dtick"] = 1
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
-    return _layout(fig, METRIC_TITLES.get(metric, metric), xaxis=xaxis, yaxis=yaxis)
+    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0}
+    return _layout(fig, METRIC_TITLES.get(metric, metric), xaxis=xaxis, yaxis=yaxis, legend=bottom_legend)
 
 
 def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str) -> go.Figure:

@@ -429,8 +429,9 @@ def render_test_metrics(run: Run) -> None:
     cells.append(("Time", duration(run.seconds)))
     if run.samples_per_second:
         cells.append(("Samples/s", f"{run.samples_per_second:,.0f}"))
-    for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, value)
+    for start in range(0, len(cells), 3):  # rows of three: the values stay readable in a half-width column
+        for column, (label, value) in zip(st.columns(3), cells[start : start + 3], strict=False):
+            column.metric(label, value)
 
 
 # -- images ----------------------------------------------------------------------------------------------
@@ -485,11 +486,23 @@ def render_prediction(model, image: np.ndarray, unsure_below: float) -> None:
         render_digit(image, "What the model sees (28×28)", factor=5)
     with guess_col:
         if prediction.unsure:
-            st.metric("Not sure", f"{prediction.label}?", f"{prediction.confidence:.0%} confident", delta_color="off")
+            st.metric(
+                "Not sure",
+                f"{prediction.label}?",
+                f"{prediction.confidence:.0%} confident",
+                delta_color="off",
+                delta_arrow="off",
+            )
             runners = ", ".join(f"{k} ({p:.0%})" for k, p in prediction.top_k[1:])
             st.caption(f"Also possible: {runners}.")
         else:
-            st.metric("It's a", str(prediction.label), f"{prediction.confidence:.0%} confident", delta_color="off")
+            st.metric(
+                "It's a",
+                str(prediction.label),
+                f"{prediction.confidence:.0%} confident",
+                delta_color="off",
+                delta_arrow="off",
+            )
     with map_col:
         heat = saliency(model, image, prediction.label)
         st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption="Pixels that moved the guess most")
@@ -519,7 +532,13 @@ def render_personal_test(model, images: np.ndarray, labels: np.ndarray) -> None:
 
     guesses = np.array([int(np.argmax(predict_proba(model, image))) for image in images])
     right = guesses == labels
-    st.metric("Accuracy on your drawings", f"{right.mean():.0%}", f"{int(right.sum())} of {len(labels)} right")
+    st.metric(
+        "Accuracy on your drawings",
+        f"{right.mean():.0%}",
+        f"{int(right.sum())} of {len(labels)} right",
+        delta_color="off",
+        delta_arrow="off",
+    )
     captions = [f"{'✓' if ok else '✗'} {t} → {g}" for t, g, ok in zip(labels, guesses, right, strict=True)]
     render_gallery(images, captions, columns=8, factor=2)
 
@@ -572,7 +591,9 @@ def render_classifier_report(report, x_test: np.ndarray) -> None:
     cells[1].metric("Test loss", f"{report.loss:.4f}")
     cells[2].metric("Mistakes", f"{len(report.mistakes):,} of {len(report.labels):,}")
     worst = int(np.argmin(report.recall))
-    cells[3].metric("Hardest class", names[worst], f"recall {report.recall[worst]:.0%}", delta_color="off")
+    cells[3].metric(
+        "Hardest class", names[worst], f"recall {report.recall[worst]:.0%}", delta_color="off", delta_arrow="off"
+    )
 
     matrix_col, cell_col = st.columns([3, 2], gap="large")
     with matrix_col:
@@ -657,6 +678,7 @@ def render_autoencoder_report(run: Run, report, x_test: np.ndarray, y_test: np.n
 
 RUNS_COLUMNS = {
     "test accuracy": st.column_config.NumberColumn(format="percent"),
+    "test MSE": st.column_config.NumberColumn(format="%.4f"),
     "duration": st.column_config.TextColumn(),
 }
 
@@ -678,17 +700,19 @@ def settings_summary(config: RunConfig) -> str:
 
 
 def runs_table(runs: list[Run]) -> list[dict]:
+    """One row per run, the columns people compare first on the left."""
     return [
         {
             "id": run.id,
             "name": run.name,
-            "architecture": run.arch,
-            "dataset": run.dataset,
-            "settings": settings_summary(run.config),
             "status": run.status,
             "test accuracy": (run.metrics or {}).get("test_accuracy"),
+            "test MSE": (run.metrics or {}).get("test_mse"),
+            "architecture": run.arch,
+            "dataset": run.dataset,
             "epochs": run.epochs_completed,
             "duration": duration(run.seconds),
+            "settings": settings_summary(run.config),
             "created": run.created[:16].replace("T", " "),
         }
         for run in runs

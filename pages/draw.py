@@ -5,7 +5,6 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dlapp import ui
-from dlapp.data import DIGITS
 from dlapp.errors import EmptyCanvas
 
 UNSURE_BELOW = 0.6  # top probability under this is reported as "not sure"
@@ -26,9 +25,8 @@ run = ui.pick_run(ordered, "Model", key="draw_run", help="Runs with a saved mode
 if "canvas_key" not in st.session_state:
     st.session_state.canvas_key = 0
 
-canvas_col, result_col = st.columns([1, 2], gap="large")
+canvas_col, result_col = st.columns([2, 3], gap="large")
 with canvas_col:
-    st.caption("Draw one digit, large, in the middle of the box.")
     canvas = st_canvas(
         stroke_width=18,
         stroke_color="#000000",
@@ -39,6 +37,7 @@ with canvas_col:
         return_image_data=True,
         key=f"canvas_{st.session_state.canvas_key}",
     )
+    st.caption("Draw one digit, large, in the middle of the box.")
     if st.button("Clear", icon=":material/ink_eraser:"):
         st.session_state.canvas_key += 1
         st.rerun()
@@ -66,8 +65,9 @@ if run.is_classifier:
     st.subheader("Your own test set")
     drawn_x, drawn_y = store.drawings()
     label_col, save_col, test_col = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = label_col.selectbox("This drawing is a", range(10), format_func=lambda d: DIGITS[d])
-    if save_col.button("Save drawing", disabled=image is None, help="Draw a digit first." if image is None else None):
+    label = label_col.selectbox("This drawing is a", range(10), index=None, placeholder="pick its digit")
+    save_reason = "Draw a digit first." if image is None else "Pick the digit it shows." if label is None else None
+    if save_col.button("Save drawing", disabled=save_reason is not None, help=save_reason):
         with ui.friendly_errors():
             store.add_drawing(int(label), image)
             st.toast(f"Saved as a {label}.")

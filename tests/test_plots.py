@@ -21,7 +21,7 @@ def test_training_curve_draws_train_and_validation_in_their_colours():
     assert list(by_name["validation"].y) == [1.2, 0.7]
     assert by_name["train"].line.color == plots.TRAIN_COLOR
     assert by_name["validation"].line.color == plots.VAL_COLOR
-    assert len(by_name["train (per batch, smoothed)"].x) == 2
+    assert len(by_name["train, per batch"].x) == 2
 
 
 def test_training_curve_without_validation_has_no_validation_trace():

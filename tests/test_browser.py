@@ -1,0 +1,212 @@
+"""The real app in a real Chromium: live training charts, Stop, drawing a digit, the runs list.
+
+Starts `streamlit run app.py` on a free port with its own data directory. Screenshots
+go to test-artifacts/. Timings are printed (run with -s to see them), never asserted.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS.append("--disable-sync")
+SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium).")
+        pytest.skip(f"{CHROMIUM} is not installed; install Debian's chromium to run the browser tests.")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, chromium_path):
+    """http://localhost:<port> of a fresh `streamlit run app.py` with an empty data directory."""
+    data_dir = tmp_path_factory.mktemp("browser-runs")
+    port = free_port()
+    env = {**os.environ, "DLAPP_DATA_DIR": str(data_dir), "DLAPP_MAX_JOBS": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    log = open(data_dir / "streamlit.log", "w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.terminate()
+        pytest.fail(f"streamlit did not answer /_stcore/health within 60 s; see {data_dir / 'streamlit.log'}")
+    yield url, data_dir
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+    shutil.copy(data_dir / "streamlit.log", ARTIFACTS / "streamlit.log") if ARTIFACTS.exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(SLOW)
+    yield page
+    context.close()
+
+
+def wait_idle(page) -> None:
+    """Until Streamlit has finished running the script (its 'Running…' widget is gone)."""
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_timeout(500)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+
+
+def set_number(page, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+def open_expander(page, title: str) -> None:
+    page.locator("[data-testid='stExpander'] summary", has_text=title).click()
+
+
+def chart_points(page) -> int:
+    """Markers in the first Plotly chart (the loss chart): train and validation points, one per epoch each."""
+    return page.evaluate(
+        "() => { const c = document.querySelector('.js-plotly-plot');"
+        " return c ? c.querySelectorAll('.scatterlayer path.point').length : 0; }"
+    )
+
+
+def start_training(page, url: str, epochs: int, name: str, batch_size: int = 128) -> None:
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    page.get_by_text("parameters").first.wait_for()  # the model summary: Keras is ready
+    set_number(page, "Epochs", epochs)
+    set_number(page, "Batch size", batch_size)
+    page.get_by_label("Run name (optional)").fill(name)
+    page.get_by_label("Run name (optional)").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train").click()
+
+
+def test_home_page_is_interactive_quickly(page, server):
+    url, _ = server
+    began = time.perf_counter()
+    page.goto(url)
+    page.get_by_text("Latest runs").wait_for()
+    page.get_by_role("link", name=re.compile("Train")).first.wait_for()
+    print(f"\nhome page time-to-interactive: {time.perf_counter() - began:.2f} s")
+    page.screenshot(path=ARTIFACTS / "browser-home.png")
+
+
+def test_training_chart_gains_points_while_it_trains(page, server):
+    from dlapp.store import RunStore
+
+    url, data_dir = server
+    start_training(page, url, epochs=3, name="live mlp", batch_size=32)  # small batches: epochs of a few seconds
+    page.get_by_text(re.compile(r"epoch \d of 3")).wait_for()
+    store = RunStore(data_dir)
+    run_id = max(run.id for run in store.runs())
+    seen_points, stored_at, drawn_at = set(), {}, {}
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        now = time.perf_counter()
+        stored = len(store.epochs(run_id))
+        stored_at.setdefault(stored, now)
+        points = chart_points(page)
+        if points not in seen_points:
+            print(f"{now:.1f}: {points} points, {stored} epochs stored")
+        seen_points.add(points)
+        drawn_at.setdefault(points // 2, now)
+        if page.get_by_text(re.compile(rf"Run #{run_id} finished")).count():
+            break
+        page.wait_for_timeout(100)
+    page.screenshot(path=ARTIFACTS / "browser-train-finished.png")
+    assert page.get_by_text(re.compile(rf"Run #{run_id} finished")).count(), "the run did not finish in 300 s"
+    live = sorted(p for p in seen_points if 0 < p < 6)
+    assert live, f"the chart never showed a partial run while training (point counts seen: {sorted(seen_points)})"
+    latencies = [drawn_at[e] - stored_at[e] for e in (1, 2) if e in drawn_at and e in stored_at]
+    print(f"\nchart point counts seen while training: {sorted(seen_points)}")
+    print("epoch-to-chart latency (s): " + ", ".join(f"{lat:.2f}" for lat in latencies))
+    assert page.get_by_text("Test accuracy").count()
+
+
+def test_stop_marks_a_long_run_stopped(page, server):
+    url, _ = server
+    start_training(page, url, epochs=200, name="long mlp")
+    page.get_by_text(re.compile(r"epoch \d+ of 200")).wait_for()
+    page.screenshot(path=ARTIFACTS / "browser-train-running.png")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile(r"Run #\d+ stopped")).wait_for()
+    page.screenshot(path=ARTIFACTS / "browser-train-stopped.png")
+
+
+def test_drawing_a_digit_shows_a_prediction(page, server):
+    url, _ = server
+    page.goto(f"{url}/draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    stroke = [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)]  # a 7
+    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+    page.mouse.down()
+    for x, y in stroke[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    page.mouse.up()
+    began = time.perf_counter()
+    page.get_by_text("Probability per class").wait_for()
+    print(f"\nstroke-to-prediction: {time.perf_counter() - began:.2f} s")
+    assert page.get_by_text(re.compile("It's a|Not sure")).count()
+    page.screenshot(path=ARTIFACTS / "browser-draw.png")
+
+
+def test_runs_page_lists_both_runs(page, server):
+    url, _ = server
+    page.goto(f"{url}/runs")
+    wait_idle(page)
+    page.get_by_text("One run").wait_for()
+    page.get_by_role("button", name=re.compile("Download model")).wait_for()
+    page.get_by_label("Run", exact=True).click()
+    for name in ("live mlp", "long mlp"):
+        page.get_by_role("option", name=re.compile(name)).wait_for()
+    page.keyboard.press("Escape")
+    page.screenshot(path=ARTIFACTS / "browser-runs.png")
