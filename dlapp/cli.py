@@ -362,7 +362,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         bench.settings_from_args(args)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_as_flags(str(exc))) from None
     return bench.cmd_bench(args)
 
 
