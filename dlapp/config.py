@@ -279,4 +279,9 @@ def describe_range(meta: dict) -> str:
     low, high = meta.get("low"), meta.get("high")
     left = "greater than" if meta.get("low_open") else "at least"
     right = "less than" if meta.get("high_open") else "at most"
-    return f"{left} {low:g} and {right} {high:g}"
+    return f"{left} {_number(low)} and {right} {_number(high)}"
+
+
+def _number(value: float) -> str:
+    # Whole bounds in full (seed: 2147483647, not 2.14748e+09); fractions short (0.5, 1e-05).
+    return str(value) if isinstance(value, int) else f"{value:g}"
