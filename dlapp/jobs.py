@@ -276,7 +276,7 @@ class TrainingJob:
     def _train(self, began: float) -> None:
         import keras
 
-        from dlapp.callbacks import EpochTensorBoard, EventCallback
+        from dlapp.callbacks import EventCallback
         from dlapp.data import prepare
         from dlapp.distribute import pick_strategy
         from dlapp.models import build_compiled
@@ -298,18 +298,7 @@ class TrainingJob:
             model = build_compiled(self.config)
         validation = (data.x_val, y_val) if len(data.x_val) else None
         events = EventCallback(self, min_interval=self.batch_event_interval)
-        callbacks: list[Any] = [events]
-        if _tensorboard_installed():
-            log_dir = str(self.store.tensorboard_dir(self.run_id))
-            callbacks.append(EpochTensorBoard(log_dir))
-        if train.early_stopping > 0:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss" if validation else "loss",
-                    patience=train.early_stopping,
-                    restore_best_weights=True,
-                )
-            )
+        callbacks = [events, *self._extra_callbacks(has_validation=validation is not None)]
 
         self._fit_started = time.time()
         fit_began = time.perf_counter()
@@ -336,6 +325,21 @@ class TrainingJob:
             samples_per_second=samples / fit_seconds if fit_seconds > 0 else 0.0,
             confusion=confusion,
         )
+
+    def _extra_callbacks(self, has_validation: bool) -> list[Any]:
+        """TensorBoard logs per epoch, and early stopping when the config asks for it."""
+        import keras
+
+        from dlapp.callbacks import EpochTensorBoard
+
+        callbacks: list[Any] = []
+        if _tensorboard_installed():
+            callbacks.append(EpochTensorBoard(str(self.store.tensorboard_dir(self.run_id))))
+        patience = self.config.train.early_stopping
+        if patience > 0:
+            monitor = "val_loss" if has_validation else "loss"
+            callbacks.append(keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True))
+        return callbacks
 
     def _test(self, model, x_test, y_test, autoencoder: bool) -> tuple[dict[str, float], list[list[int]] | None]:
         from dlapp.evaluation import confusion_matrix, predict
