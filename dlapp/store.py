@@ -246,6 +246,8 @@ class RunStore:
             )
 
     def run(self, run_id: int) -> Run:
+        if not -(2**63) <= int(run_id) < 2**63:  # SQLite would raise OverflowError for an id typed by hand
+            raise _missing(run_id)
         self._mark_interrupted()
         with self._db() as db:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
