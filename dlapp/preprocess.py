@@ -76,7 +76,10 @@ def _as_float_image(image: np.ndarray) -> np.ndarray:
     """Validate and convert to (H, W, C) float32 in [0, 1]; one-sentence ValueError otherwise."""
     if isinstance(image, Image.Image):
         image = np.asarray(image)
-    array = np.asarray(image)
+    try:
+        array = np.asarray(image)
+    except (ValueError, TypeError):  # ragged nested lists: NumPy's own message is two sentences
+        raise ValueError("The canvas image must be a rectangular array of pixel values, like (280, 280, 4).") from None
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
