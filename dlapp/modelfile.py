@@ -114,5 +114,7 @@ def _size(n_bytes: int) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """Keras's first sentence only, so the refusal stays one sentence."""
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160].rstrip(".")
+    first = (text[0] if text else type(exc).__name__).split(". ", 1)[0]
+    return first[:160].rstrip(".")
