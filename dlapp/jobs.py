@@ -375,6 +375,7 @@ class TrainingJob:
             )
         except Exception as exc:  # the store itself broke (disk full...): the job still ends, and says why
             status, error = "failed", error or _one_line(exc)
+            _record_when_possible(self.store, self.run_id, error, seconds)
         try:
             run = self.store.run(self.run_id)
             model_path, epochs_completed = run.model_path, run.epochs_completed
@@ -391,6 +392,30 @@ class TrainingJob:
         }
         self._error, self._summary, self._status = error, summary, status
         self._events.append(Event(status, time.time(), {"summary": summary, "error": error}))
+
+
+RECORD_RETRY_SECONDS = 2.0
+RECORD_RETRY_FOR = 3600.0
+
+
+def _record_when_possible(store: RunStore, run_id: int, error: str, seconds: float) -> None:
+    """Mark the run failed as soon as the store takes writes again (space freed, folder writable).
+
+    Until then its row still says "running" while this process lives, and the pages treat the
+    run as training: the Train button would stay disabled until the server restarts.
+    """
+
+    def retry() -> None:
+        deadline = time.monotonic() + RECORD_RETRY_FOR
+        while time.monotonic() < deadline:
+            time.sleep(RECORD_RETRY_SECONDS)
+            try:
+                store.finish_run(run_id, "failed", metrics={}, seconds=seconds, samples_per_second=0.0, error=error)
+                return
+            except Exception:
+                continue
+
+    threading.Thread(target=retry, name=f"dlapp-record-{run_id}", daemon=True).start()
 
 
 def _tensorboard_installed() -> bool:
