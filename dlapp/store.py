@@ -146,7 +146,8 @@ class RunStore:
             return StoreError(
                 f"{self.db_path} is not a dlapp run store (file is corrupt); move it aside or set {DATA_DIR_ENV}."
             )
-        if "full" in text:
+        if "full" in text or ("disk i/o error" in text and _nearly_full(self.data_dir)):
+            # SQLite reports a full disk as "disk I/O error" when it cannot grow the WAL or shared-memory file.
             return StoreError(f"The disk holding {self.data_dir} is full; free some space or set {DATA_DIR_ENV}.")
         if "readonly" in text or "read-only" in text or "unable to open" in text:
             return _read_only(self.data_dir)
@@ -406,6 +407,13 @@ def _process_alive(pid: int | None, started: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 def _check_status(status: str) -> None:
