@@ -132,6 +132,22 @@ def friendly_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/block:")
 
 
+def page_setup(title: str) -> None:
+    """Every page starts here: make sure app.py's navigation is in charge, then show the title.
+
+    Streamlit treats an app with a `pages/` folder as a legacy multipage app until the
+    first run of `st.navigation`; on a fresh server whose first visitor opens a page URL
+    (say /train), it would run pages/train.py alone: no navigation, no wide layout. Then
+    we clear the legacy flag and rerun, so app.py runs and routes to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.title(title, anchor=False)
+
+
 # -- small formatting helpers ---------------------------------------------------------------
 
 
@@ -387,7 +403,7 @@ def _live_training(run_id: int) -> None:
     if job is None or job.status not in ACTIVE:
         st.rerun()  # whole page: it now shows the finished run, without a timer
     cache = collect_events(job)
-    top, stop = st.columns([5, 1], vertical_alignment="bottom")
+    top, stop = st.columns([3, 1], vertical_alignment="bottom")
     with top:
         render_progress(job)
     with stop:

@@ -7,7 +7,7 @@ from dlapp import plots, ui
 from dlapp.data import DATASETS, is_cached
 from dlapp.errors import DatasetUnavailable
 
-st.title("Data")
+ui.page_setup("Data")
 st.caption("What the network will learn from: 28×28 grey images, ten classes.")
 
 if "data_choice" not in st.session_state:

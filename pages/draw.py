@@ -9,7 +9,7 @@ from dlapp.errors import EmptyCanvas
 
 UNSURE_BELOW = 0.6  # top probability under this is reported as "not sure"
 
-st.title("Draw")
+ui.page_setup("Draw")
 store = ui.get_store()
 runs = ui.runs_with_model(store)
 if not runs:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlapp import ui
 
-st.title("Evaluate")
+ui.page_setup("Evaluate")
 store = ui.get_store()
 runs = ui.runs_with_model(store)
 if not runs:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlapp import plots, ui
 
-st.title("Runs")
+ui.page_setup("Runs")
 store = ui.get_store()
 runs = store.runs()
 

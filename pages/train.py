@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlapp import ui
 
-st.title("Train")
+ui.page_setup("Train")
 store = ui.get_store()
 settings_col, main_col = st.columns([2, 3], gap="large")
 
