@@ -8,10 +8,15 @@ that already holds a finished run, and the store is compared before and after.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -322,3 +327,101 @@ def test_a_hostile_upload_name_cannot_choose_where_the_model_is_written(tmp_path
     assert [p.name for p in store.models_dir.iterdir()] == [f"run-{run_id}.keras"]
     assert store.run(run_id).model_path == str(store.models_dir / f"run-{run_id}.keras")
     assert not Path("/tmp/evil\n.keras").exists()
+
+
+# --- security settings ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "dlapp").glob("*.py")])
+
+
+def test_streamlit_config_limits_uploads_and_keeps_xsrf_and_cors_protection():
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert isinstance(server["maxUploadSize"], int) and 1 <= server["maxUploadSize"] <= 200  # MB
+    assert server["enableXsrfProtection"] is True
+    assert server.get("enableCORS", True) is True  # False would let any origin call the server
+    assert "*" not in server.get("corsAllowedOrigins", [])
+
+
+def _calls(tree):
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            yield name, ast.unparse(func), {k.arg: k.value for k in node.keywords}
+
+
+def test_uploads_accept_only_keras_files_and_every_load_uses_safe_mode():
+
+    uploaders, loads = [], []
+    for path in SOURCES:
+        for name, full, keywords in _calls(ast.parse(path.read_text(), str(path))):
+            if name == "file_uploader":
+                uploaders.append((path.name, ast.literal_eval(keywords["type"])))
+            if full in ("keras.saving.load_model", "keras.models.load_model", "tf.keras.models.load_model"):
+                loads.append((path.name, "safe_mode" in keywords and ast.literal_eval(keywords["safe_mode"])))
+            assert name != "enable_unsafe_deserialization", f"{path.name} turns safe_mode off globally"
+    assert uploaders and all(types in (["keras"], ("keras",), "keras") for _, types in uploaders), uploaders
+    assert loads and all(safe is True for _, safe in loads), loads
+
+
+def test_dlapp_never_unpickles_evaluates_or_shells_out():
+
+    forbidden_modules = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert not {a.name.split(".")[0] for a in node.names} & forbidden_modules, path.name
+            if isinstance(node, ast.ImportFrom):
+                assert (node.module or "").split(".")[0] not in forbidden_modules, path.name
+        for name, full, keywords in _calls(tree):
+            assert full not in ("eval", "exec", "compile", "__import__", "os.system", "os.popen"), (path.name, full)
+            assert full not in ("yaml.load", "torch.load", "pd.read_pickle"), (path.name, full)
+            if "shell" in keywords:
+                assert ast.literal_eval(keywords["shell"]) is False, (path.name, full)
+            if name == "load" and full.startswith(("np.", "numpy.")):
+                # NumPy's default is allow_pickle=False; it must never be switched on.
+                assert ast.literal_eval(keywords.get("allow_pickle", ast.Constant(False))) is False, path.name
+
+
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
+def test_cli_training_writes_only_under_the_data_dir(tmp_path):
+
+    cwd, data, home, tmp = (tmp_path / name for name in ("cwd", "data", "home", "tmp"))
+    for folder in (cwd, home, tmp):
+        folder.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("KERAS_HOME", "XDG_CACHE_HOME", "TMPDIR")},
+        "DLAPP_DATA_DIR": str(data),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "dlapp", "train", "--train-subset", "200", "--epochs", "1", "--json"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(summary["model_path"]).parent.parent == data
+    assert _tree(cwd) == set()
+    assert _tree(tmp) == set(), _tree(tmp)  # temporary files are cleaned up
+    assert all(p == ".keras" or p.startswith(".keras/") for p in _tree(home)), _tree(home)  # Keras's own config
+    stored = _tree(data)
+    assert {"runs.sqlite", "models", f"models/run-{summary['run_id']}.keras"} <= stored
+    assert all(
+        p.split("/")[0] in ("runs.sqlite", "runs.sqlite-wal", "runs.sqlite-shm", "models", "tensorboard")
+        for p in stored
+    ), stored
