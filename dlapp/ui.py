@@ -429,7 +429,8 @@ def render_run_result(store: RunStore, run: Run) -> None:
     cache = st.session_state.get(f"events_{run.id}")
     batches = cache["batches"] if cache else []
     if epochs:
-        render_curves(epochs, batches, run.config.train.epochs, run.is_classifier, f"result_{run.id}")
+        # x axis to the epochs it actually trained: a run stopped at 2 of 200 should not be a sliver.
+        render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}")
 
 
 def render_test_metrics(run: Run) -> None:
