@@ -1,4 +1,4 @@
-"""Load a `.keras` model file someone uploaded, or refuse it with one sentence.
+"""Load a `.keras` model file someone uploaded, or refuse it with one sentence; keep it as a run.
 
 The checks run cheapest first: size, zip archive, Keras config inside, no Python
 code, then Keras itself in `safe_mode`, then the shapes a digit model must have.
@@ -32,6 +32,32 @@ def load_model_file(path: str | Path, max_bytes: int = MAX_BYTES):
     model = _load_safely(path)
     _check_shapes(model)
     return model
+
+
+def import_model(store, filename: str, content: bytes) -> int:
+    """Check uploaded `.keras` bytes and keep them in `store` as a finished run; returns its id.
+
+    The run's architecture is the model's own name when dlapp built it, else a guess from
+    its shapes that picks the right input layout (the pages only rely on that layout).
+    """
+    from dlapp.config import ARCHITECTURES, RunConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.keras"  # never the uploaded name: it is not ours to trust
+        path.write_bytes(content)
+        model = load_model_file(path, max_bytes=MAX_BYTES)  # read at call time: the limit is configurable
+    if model.name in ARCHITECTURES:
+        arch = model.name
+    elif tuple(model.output_shape[1:]) != (10,):
+        arch = "autoencoder"
+    else:
+        arch = "cnn" if len(model.input_shape) == 4 else "mlp"
+    title = Path(filename).stem.replace("\n", " ")[:60] or "model"
+    run_id = store.create_run(RunConfig.from_flat(arch=arch, dataset="mnist-sample"), name=f"imported {title}")
+    store.save_model(run_id, model)
+    store.finish_run(run_id, "finished", metrics={}, seconds=0.0, samples_per_second=0.0)
+    store.set_tags(run_id, ["imported"])
+    return run_id
 
 
 def _check_archive(path: Path, max_bytes: int) -> None:

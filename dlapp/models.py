@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
-from dlapp.config import ModelConfig, RunConfig, TrainConfig
+from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
 
 NUM_CLASSES = 10
 
@@ -70,7 +70,7 @@ def build_mlp(
 
 def build_cnn(
     *,
-    conv_filters: Sequence[int] = (32, 64),
+    conv_filters: Sequence[int] = (32, 64, 128),
     kernel_size: int = 3,
     pooling: str = "max",
     dense_units: int = 128,
@@ -213,13 +213,10 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "resnet": build_resnet,
 }
 
-# Which ModelConfig fields each builder takes (besides `augment`, built from the augment_* fields).
+# The ModelConfig fields each builder takes: the architecture's fields minus the loss, which
+# is a compile setting (`augment` is built separately from the augment_* fields).
 BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
-    "mlp": ("hidden_units", "activation", "dropout", "batch_norm", "l2"),
-    "cnn": ("conv_filters", "kernel_size", "pooling", "dense_units", "activation", "dropout", "batch_norm", "l2"),
-    "rnn": ("rnn_cell", "rnn_units", "bidirectional", "dropout", "l2"),
-    "autoencoder": ("encoder_units", "latent_dim", "activation", "l2"),
-    "resnet": ("resnet_stages", "resnet_blocks", "resnet_width", "activation", "dropout", "l2"),
+    arch: tuple(name for name in names if name != "reconstruction_loss") for arch, names in ARCH_FIELDS.items()
 }
 
 
@@ -269,3 +266,27 @@ def build_compiled(config: RunConfig) -> keras.Model:
     """Validate, build and compile: what training starts from."""
     config.validate()
     return compile_model(build_model(config.model), config)
+
+
+def layer_table(model: keras.Model) -> list[dict]:
+    """One row per layer (name, type, output shape, parameters), the autoencoder's halves opened up."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and layer.name in ("encoder", "decoder"):
+            rows.extend(_layer_row(inner, f"{layer.name} / ") for inner in layer.layers)
+        else:
+            rows.append(_layer_row(layer))
+    return rows
+
+
+def _layer_row(layer, prefix: str = "") -> dict:
+    try:
+        shape = tuple(layer.output.shape)
+    except (AttributeError, ValueError):
+        shape = ()
+    return {
+        "layer": prefix + layer.name,
+        "type": type(layer).__name__,
+        "output shape": "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")",
+        "parameters": int(layer.count_params()),
+    }

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from dlapp import plots
-from dlapp.config import RunConfig, all_fields, describe_range
+from dlapp.config import ARCH_FIELDS, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS, dataset_info, is_cached
 from dlapp.errors import DlappError
 
@@ -57,14 +57,6 @@ LABELS = {
     "augment_zoom": "Max zoom",
     "train_subset": "Training subset size (0 = all)",
     "early_stopping": "Early stopping patience (0 = off)",
-}
-# Model fields each architecture uses (mirrors dlapp.models.BUILDER_FIELDS, which imports Keras).
-ARCH_FIELDS = {
-    "mlp": ("hidden_units", "activation", "dropout", "batch_norm", "l2"),
-    "cnn": ("conv_filters", "kernel_size", "pooling", "dense_units", "activation", "dropout", "batch_norm", "l2"),
-    "rnn": ("rnn_cell", "rnn_units", "bidirectional", "dropout", "l2"),
-    "autoencoder": ("encoder_units", "latent_dim", "reconstruction_loss", "activation", "l2"),
-    "resnet": ("resnet_stages", "resnet_blocks", "resnet_width", "activation", "dropout", "l2"),
 }
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
 DATA_FIELDS = ("validation_split", "train_subset")
@@ -140,9 +132,11 @@ def page_setup(title: str) -> None:
     (say /train), it would run pages/train.py alone: no navigation, no wide layout. Then
     we clear the legacy flag and rerun, so app.py runs and routes to the same page.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
+    try:  # a Streamlit internal (1.4x-1.6x): if a release drops it, the quirk is its own to handle
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        PagesManager = None
+    if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.title(title, anchor=False)
@@ -294,31 +288,12 @@ def render_settings() -> tuple[RunConfig | None, str | None]:
 
 @st.cache_data(show_spinner="Building the model…", max_entries=32)
 def model_summary(config_json: str) -> tuple[list[dict], int]:
-    """Layer rows (name, type, output shape, parameters) of the uncompiled model, and its parameter count."""
+    """Layer rows and parameter count of a config's model, cached by its JSON."""
     keras_ready()
-    from dlapp.models import build_model
+    from dlapp.models import build_model, layer_table
 
     model = build_model(RunConfig.from_json(config_json).model)
-    rows = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.name in ("encoder", "decoder"):
-            rows.extend(_layer_row(inner, f"{layer.name} / ") for inner in layer.layers)
-        else:
-            rows.append(_layer_row(layer))
-    return rows, int(model.count_params())
-
-
-def _layer_row(layer, prefix: str = "") -> dict:
-    try:
-        shape = tuple(layer.output.shape)
-    except (AttributeError, ValueError):
-        shape = ()
-    return {
-        "layer": prefix + layer.name,
-        "type": type(layer).__name__,
-        "output shape": "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")",
-        "parameters": int(layer.count_params()),
-    }
+    return layer_table(model), int(model.count_params())
 
 
 def render_model_summary(config: RunConfig) -> None:
@@ -422,8 +397,11 @@ def render_run_result(store: RunStore, run: Run) -> None:
         st.error(f"Run #{run.id} failed: {run.error or 'no detail recorded'}", icon=":material/error:")
     elif run.status == "interrupted":
         st.warning(f"Run #{run.id} was interrupted (the server stopped while it trained).", icon=":material/warning:")
+    elif run.status == "stopped":
+        message = f"Run #{run.id} stopped after {run.epochs_completed} epoch(s); the model trained so far is kept."
+        st.warning(message, icon=icon)
     else:
-        st.success(f"{icon} Run #{run.id} {run.status} after {run.epochs_completed} epoch(s).")
+        st.success(f"Run #{run.id} {run.status} after {run.epochs_completed} epoch(s).", icon=icon or None)
     render_test_metrics(run)
     epochs = store.epochs(run.id)
     cache = st.session_state.get(f"events_{run.id}")
@@ -794,24 +772,8 @@ def render_downloads(run: Run) -> None:
 
 
 def import_model(store: RunStore, filename: str, content: bytes) -> int:
-    """Check an uploaded .keras file (safe_mode, shapes) and keep it as a finished run; returns its id."""
-    import tempfile
-
-    from dlapp.modelfile import MAX_BYTES, load_model_file
+    """Keep an uploaded .keras file as a run (see dlapp.modelfile.import_model)."""
+    from dlapp.modelfile import import_model
 
     keras_ready()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "upload.keras")
-        with open(path, "wb") as fh:
-            fh.write(content)
-        model = load_model_file(path, max_bytes=MAX_BYTES)
-    if tuple(model.output_shape[1:]) == (10,):
-        arch = "cnn" if len(model.input_shape) == 4 else "mlp"
-    else:
-        arch = "autoencoder"
-    config = RunConfig.from_flat(arch=arch, dataset="mnist-sample")
-    run_id = store.create_run(config, name=f"imported {os.path.splitext(filename)[0]}"[:80])
-    store.save_model(run_id, model)
-    store.finish_run(run_id, "finished", metrics={}, seconds=0.0, samples_per_second=0.0)
-    store.set_tags(run_id, ["imported"])
-    return run_id
+    return import_model(store, filename, content)

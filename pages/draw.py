@@ -25,6 +25,7 @@ run = ui.pick_run(ordered, "Model", key="draw_run", help="Runs with a saved mode
 if "canvas_key" not in st.session_state:
     st.session_state.canvas_key = 0
 
+st.space("medium")  # room for the canvas toolbar, which floats above the canvas
 canvas_col, result_col = st.columns([2, 3], gap="large")
 with canvas_col:
     canvas = st_canvas(

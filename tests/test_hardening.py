@@ -293,14 +293,14 @@ UPLOADS = {
 
 @pytest.mark.parametrize("case", list(UPLOADS))
 def test_bad_uploads_are_refused_in_one_sentence_and_store_nothing(unchanged, tmp_path, monkeypatch, case):
-    from dlapp import ui
+    from dlapp import modelfile
 
     make, words = UPLOADS[case]
     content = make(tmp_path)
     if case == "zip bomb":
         monkeypatch.setattr("dlapp.modelfile.MAX_BYTES", 100_000)  # 3 MB unpacked is over 10x this limit
     with pytest.raises(ModelRejected) as info:
-        ui.import_model(unchanged, "upload.keras", content)
+        modelfile.import_model(unchanged, "upload.keras", content)
     message = str(info.value)
     assert words in message, message
     assert_one_sentence(message)
@@ -308,22 +308,22 @@ def test_bad_uploads_are_refused_in_one_sentence_and_store_nothing(unchanged, tm
 
 
 def test_an_upload_over_the_size_limit_is_refused_before_keras_reads_it(unchanged, tmp_path, monkeypatch):
-    from dlapp import ui
+    from dlapp import modelfile
 
     content = _keras_bytes(_good_model(), tmp_path)
     monkeypatch.setattr("dlapp.modelfile.MAX_BYTES", len(content) - 1)
     monkeypatch.setattr("dlapp.modelfile._load_safely", lambda path: pytest.fail("Keras was asked to read it"))
     with pytest.raises(ModelRejected, match="over the limit of") as info:
-        ui.import_model(unchanged, "big.keras", content)
+        modelfile.import_model(unchanged, "big.keras", content)
     assert_one_sentence(str(info.value))
 
 
 def test_a_hostile_upload_name_cannot_choose_where_the_model_is_written(tmp_path):
-    from dlapp import ui
+    from dlapp import modelfile
 
     store = RunStore(tmp_path / "data")
     content = _keras_bytes(_good_model(), tmp_path)
-    run_id = ui.import_model(store, "../../../../tmp/evil\n.keras", content)
+    run_id = modelfile.import_model(store, "../../../../tmp/evil\n.keras", content)
     assert [p.name for p in store.models_dir.iterdir()] == [f"run-{run_id}.keras"]
     assert store.run(run_id).model_path == str(store.models_dir / f"run-{run_id}.keras")
     assert not Path("/tmp/evil\n.keras").exists()
