@@ -7,7 +7,8 @@ What it measures, and how it keeps a busy (shared, 2-core) machine from lying:
   Both get an untimed warm-up, then they alternate (bare/job, job/bare, ...) for a few rounds
   and the medians are compared. Both are timed the way the job defines samples_per_second:
   samples trained / seconds inside `model.fit` (validation included; building the model and
-  the final test evaluation excluded).
+  the final test evaluation excluded). Each fit is also clocked in process CPU seconds, which other
+  processes on the machine barely disturb; the target is judged on that ratio.
 - Canvas (280x280 RGBA) -> probabilities and saliency latency for the default CNN.
 - Cold load of the bundled sample (in a fresh interpreter, so no cache helps) and the time
   to build each default model.
@@ -270,20 +271,56 @@ def throughput(config: RunConfig, store_dir: Path, rounds: int) -> dict[str, Any
                 bare.append(bare_fit(config))
             else:
                 job.append(job_fit(config, store))
-    bare_median, job_median = statistics.median(bare), statistics.median(job)
+    bare_wall, job_wall = [w for w, _ in bare], [w for w, _ in job]
+    bare_cpu, job_cpu = [c for _, c in bare], [c for _, c in job]
     return {
-        "bare_sps": round(bare_median, 1),
-        "job_sps": round(job_median, 1),
-        "ratio": round(job_median / bare_median, 3),
+        "bare_sps": round(statistics.median(bare_wall), 1),
+        "job_sps": round(statistics.median(job_wall), 1),
+        "ratio": round(statistics.median(job_wall) / statistics.median(bare_wall), 3),
         # Each round's pair ran back to back, so their ratio sees the same machine load.
-        "paired_ratio": round(statistics.median(j / b for j, b in zip(job, bare, strict=True)), 3),
-        "bare_runs": [round(v, 1) for v in bare],
-        "job_runs": [round(v, 1) for v in job],
+        "paired_ratio": round(statistics.median(j / b for j, b in zip(job_wall, bare_wall, strict=True)), 3),
+        "cpu_ratio": round(statistics.median(job_cpu) / statistics.median(bare_cpu), 3),
+        "bare_runs": [round(v, 1) for v in bare_wall],
+        "job_runs": [round(v, 1) for v in job_wall],
+        "bare_cpu_sps": round(statistics.median(bare_cpu), 1),
+        "job_cpu_sps": round(statistics.median(job_cpu), 1),
     }
 
 
-def bare_fit(config: RunConfig) -> float:
-    """Samples/s of a plain `model.fit` the way a TrainingJob does it, minus the job."""
+def _fit_clock():
+    """A callback that clocks the fit from train begin to train end, in wall and in process CPU seconds.
+
+    CPU seconds of this process barely move when other processes load the machine, while wall seconds
+    can double; so the CPU ratio shows the job's own overhead even on a busy shared machine.
+    """
+    import keras
+
+    class FitClock(keras.callbacks.Callback):
+        wall = cpu = 0.0
+
+        def on_train_begin(self, logs=None):
+            self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+        def on_train_end(self, logs=None):
+            self.wall, self.cpu = time.perf_counter() - self._wall, time.process_time() - self._cpu
+
+    return FitClock()
+
+
+def _clocked_job_class():
+    """TrainingJob plus the same clock the bare fit gets (one callback call per fit, nothing per batch)."""
+    from dlapp.jobs import TrainingJob
+
+    class ClockedJob(TrainingJob):
+        def _extra_callbacks(self, has_validation: bool) -> list[Any]:
+            self.clock = _fit_clock()
+            return [*super()._extra_callbacks(has_validation), self.clock]
+
+    return ClockedJob
+
+
+def bare_fit(config: RunConfig) -> tuple[float, float]:
+    """Samples/s of a plain `model.fit` the way a TrainingJob does it, minus the job: (per wall s, per CPU s)."""
     import keras
 
     from dlapp.data import prepare
@@ -296,23 +333,30 @@ def bare_fit(config: RunConfig) -> float:
     y_train, y_val = (data.x_train, data.x_val) if autoencoder else (data.y_train, data.y_val)
     model = build_compiled(config)
     validation = (data.x_val, y_val) if len(data.x_val) else None
+    clock = _fit_clock()
     began = time.perf_counter()
     model.fit(
-        data.x_train, y_train, batch_size=train.batch_size, epochs=train.epochs, validation_data=validation, verbose=0
+        data.x_train,
+        y_train,
+        batch_size=train.batch_size,
+        epochs=train.epochs,
+        validation_data=validation,
+        callbacks=[clock],
+        verbose=0,
     )
     seconds = time.perf_counter() - began
-    return train.epochs * len(data.x_train) / seconds
+    samples = train.epochs * len(data.x_train)
+    return samples / seconds, samples / clock.cpu
 
 
-def job_fit(config: RunConfig, store) -> float:
-    """The samples_per_second a TrainingJob records for itself (unrounded, from the store)."""
-    from dlapp.jobs import TrainingJob
-
-    job = TrainingJob(config, store).start()
+def job_fit(config: RunConfig, store) -> tuple[float, float]:
+    """The samples_per_second a TrainingJob records for itself (unrounded, from the store), and per CPU s."""
+    job = _clocked_job_class()(config, store).start()
     status = job.wait()
     if status != "finished":
         raise RuntimeError(f"The bench's {config.model.arch} training job ended {status}: {job.error}")
-    return float(store.run(job.run_id).samples_per_second)
+    samples = config.train.epochs * job._train_samples
+    return float(store.run(job.run_id).samples_per_second), samples / job.clock.cpu
 
 
 # --- latency -------------------------------------------------------------------------------
@@ -452,7 +496,10 @@ def _child_json(command: list[str]) -> dict[str, Any]:
 
 def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     """Which targets were met, by name."""
-    ok = {f"throughput_{arch}": r["ratio"] >= TARGETS["throughput_ratio"] for arch, r in results["throughput"].items()}
+    # Judged on CPU seconds: on a shared machine the wall-clock ratios swing by 2x from one run to the next.
+    ok = {
+        f"throughput_{arch}": r["cpu_ratio"] >= TARGETS["throughput_ratio"] for arch, r in results["throughput"].items()
+    }
     ok["canvas"] = results["latency_ms"]["canvas_median"] <= TARGETS["canvas_ms_median"]
     ok["saliency"] = results["latency_ms"]["saliency_median"] <= TARGETS["saliency_ms_median"]
     ok["sample_load"] = results["sample_load"]["load_s"] < TARGETS["sample_load_s"]
@@ -481,10 +528,16 @@ def markdown(results: dict[str, Any]) -> str:
     ok = results["ok"]
     for arch, r in results["throughput"].items():
         row(
-            f"{arch}: job / bare fit samples/s",
-            f"{r['ratio']:.3f} ({r['job_sps']:,.0f} / {r['bare_sps']:,.0f}; paired {r['paired_ratio']:.3f})",
+            f"{arch}: job / bare fit, samples per CPU s",
+            f"{r['cpu_ratio']:.3f} ({r['job_cpu_sps']:,.0f} / {r['bare_cpu_sps']:,.0f})",
             f">= {TARGETS['throughput_ratio']}",
             ok[f"throughput_{arch}"],
+        )
+        row(
+            f"  {arch}: job / bare fit, samples per wall s",
+            f"{r['ratio']:.3f} ({r['job_sps']:,.0f} / {r['bare_sps']:,.0f}; paired {r['paired_ratio']:.3f})",
+            "",
+            None,
         )
     lat = results["latency_ms"]
     row("canvas -> probabilities, median (CNN)", f"{lat['canvas_median']:.2f} ms", "<= 10 ms", ok["canvas"])

@@ -43,7 +43,7 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
     lines = result.stdout.strip().splitlines()
     results = json.loads(lines[-1])
     table = "\n".join(lines[:-1])
-    assert "| measurement | value | target | met |" in table and "mlp: job / bare fit samples/s" in table
+    assert "| measurement | value | target | met |" in table and "mlp: job / bare fit, samples per CPU s" in table
 
     assert set(results) == {
         "machine",
