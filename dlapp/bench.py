@@ -104,7 +104,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--train-subset", type=int, default=0, help="Training images per fit (0 = all 4,000).")
     parser.add_argument("--epochs", type=int, default=3, help="Epochs per timed fit (default 3).")
     parser.add_argument("--batch-size", type=int, default=128, help="Batch size of every fit (default 128).")
-    parser.add_argument("--rounds", type=int, default=3, help="Timed bare/job pairs per architecture (default 3).")
+    parser.add_argument("--rounds", type=int, default=5, help="Timed bare/job pairs per architecture (default 5).")
     parser.add_argument("--calls", type=int, default=200, help="Calls per latency measurement (default 200).")
 
 
