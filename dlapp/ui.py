@@ -64,6 +64,31 @@ AUGMENT_FIELDS = ("augment_shift", "augment_rotation", "augment_zoom")
 KEY = "cfg_"  # session-state prefix of the settings widgets
 
 
+# -- Streamlit's Keras clean-up --------------------------------------------------------------
+
+
+def keep_keras_state_between_reruns() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that (ScriptRunner's `_clean_problem_modules`) to free models a script
+    built and forgot. Here a job trains in a background thread while pages rerun: every
+    rerun and every one-second fragment tick would clear TensorFlow's kernel cache under
+    the running fit, swap Keras's global state and force a full garbage collection. With
+    the Train page open that made training 3.5-5x slower (measured). dlapp keeps its
+    models on purpose (jobs, cached runs), so the clean-up has nothing to free.
+    Matplotlib, its other target, is not used here.
+    """
+    try:  # a Streamlit internal (1.x); if a release moves it, this does nothing
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+
+
+keep_keras_state_between_reruns()
+
+
 # -- shared resources ------------------------------------------------------------------
 
 
@@ -343,6 +368,15 @@ def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, c
             )
 
 
+def is_training(run: Run) -> bool:
+    """Queued or running, by the store - unless this process's job for it has already ended
+    (its final write may have failed), so a page never waits on a run that cannot move."""
+    from dlapp.jobs import get_job
+
+    job = get_job(run.id) if run.status in ACTIVE else None
+    return run.status in ACTIVE and (job is None or not job.done)
+
+
 def render_progress(job) -> None:
     progress = job.progress()
     if job.status == "queued":
@@ -377,16 +411,20 @@ def _live_training(run_id: int) -> None:
     job = get_job(run_id)
     if job is None or job.status not in ACTIVE:
         st.rerun()  # whole page: it now shows the finished run, without a timer
-    cache = collect_events(job)
+    queued = job.status == "queued"
     top, stop = st.columns([3, 1], vertical_alignment="bottom")
     with top:
         render_progress(job)
     with stop:
-        if st.button(
-            "Stop", key=f"stop_{run_id}", icon=":material/stop_circle:", width="stretch", help="Stop after this batch."
-        ):
+        label, hint = (
+            ("Cancel", "Leave the queue.") if queued else ("Stop", "Stop after this batch; the model is kept.")
+        )
+        if st.button(label, key=f"stop_{run_id}", icon=":material/stop_circle:", width="stretch", help=hint):
             job.stop()
-            st.toast("Stopping after the current batch…")
+            st.toast("Leaving the queue…" if queued else "Stopping after the current batch…")
+    if queued:
+        return  # nothing to chart yet; every waiting page stays cheap for the one that trains
+    cache = collect_events(job)
     render_curves(cache["epochs"], cache["batches"], job.config.train.epochs, job.config.is_classifier, "live")
 
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlapp import ui
+from dlapp.store import Run
 
 ui.page_setup("Train")
 store = ui.get_store()
@@ -13,12 +14,19 @@ with settings_col:
     config, error = ui.render_settings()
 
 
-def current_run_id() -> int | None:
-    """This session's run, else a run still training in this server (a refresh or a second tab)."""
-    if "train_run_id" in st.session_state:
-        return st.session_state.train_run_id
-    active = [run for run in store.runs() if run.status in ui.ACTIVE]
-    return active[0].id if active else None
+def shown_run() -> tuple[Run | None, bool]:
+    """The run to show, and whether it is this session's own.
+
+    This session's run when it has one; else a run still training on this server (after a
+    refresh, or in a second tab), shown for watching - it does not block this session's
+    Train, whose run would queue behind it.
+    """
+    with ui.friendly_errors():
+        if "train_run_id" in st.session_state:
+            return store.run(st.session_state.train_run_id), True
+        active = [run for run in store.runs() if ui.is_training(run)]
+        return (active[0] if active else None), False
+    return None, False
 
 
 def start_training() -> None:
@@ -31,12 +39,9 @@ def start_training() -> None:
 
 
 with main_col:
-    run_id = current_run_id()
-    run = None
-    if run_id is not None:
-        with ui.friendly_errors():
-            run = store.run(run_id)
-    busy = run is not None and run.status in ui.ACTIVE
+    run, own = shown_run()
+    training = run is not None and ui.is_training(run)
+    busy = own and training
 
     st.subheader("Model")
     if config is None:
@@ -62,13 +67,15 @@ with main_col:
     if reason and not error:
         st.caption(reason)
 
+    if training and not own:
+        st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
     if run is not None:
-        st.subheader(f"Run #{run.id}: {run.name}")
+        st.subheader(f"Run #{run.id}: {run.name}" + ("" if own else " (started elsewhere)"))
         from dlapp.jobs import get_job
 
-        if busy and get_job(run.id) is not None:
+        if training and get_job(run.id) is not None:
             ui.render_live_training(run.id)
-        elif busy:
+        elif training:
             st.info(
                 "This run is training in another server process; its finished epochs are shown.",
                 icon=":material/directions_run:",

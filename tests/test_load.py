@@ -100,14 +100,6 @@ def text_of(page) -> str:
     return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.innerText || ''")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Known slow queue: every open Train page reruns its live fragment (two Plotly charts) each second, "
-        "queued or not; with eight sessions that starves the training thread (a 5 s run took 29, 80, then "
-        "210 s), so the queue does not drain in time. Remove the mark once the fragment is light while queued."
-    ),
-)
 def test_eight_sessions_queue_and_each_gets_its_own_finished_run(server):
     from playwright.sync_api import sync_playwright
 

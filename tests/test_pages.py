@@ -143,3 +143,24 @@ def test_home_page_does_not_import_tensorflow(empty_store):
         "sys.exit(2 if 'tensorflow' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
+
+
+def test_page_reruns_leave_keras_state_alone(empty_store, monkeypatch):
+    """Streamlit clears the Keras session after every run by default, which would pull the
+    state out from under a job training in a background thread; dlapp turns that off."""
+    import keras
+
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    at = open_page("pages/train.py")
+    assert_clean(at)
+    at.run()
+    assert calls == []
+
+
+def test_server_config_keeps_reruns_light_for_the_training_thread():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False  # a full gc per rerun starves training
+    assert config["server"]["fileWatcherType"] == "none"
