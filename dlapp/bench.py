@@ -103,7 +103,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--train-subset", type=int, default=0, help="Training images per fit (0 = all 4,000).")
     parser.add_argument("--epochs", type=int, default=3, help="Epochs per timed fit (default 3).")
-    parser.add_argument("--batch-size", type=int, default=128, help="Batch size of every fit (default 128).")
+    default_batch = RunConfig().train.batch_size  # the app's default: per-batch overhead shows most there
+    parser.add_argument(
+        "--batch-size", type=int, default=default_batch, help=f"Batch size of every fit (default {default_batch})."
+    )
     parser.add_argument("--rounds", type=int, default=5, help="Timed bare/job pairs per architecture (default 5).")
     parser.add_argument("--calls", type=int, default=200, help="Calls per latency measurement (default 200).")
 
