@@ -4,69 +4,32 @@ Starts `streamlit run app.py` on a free port with its own data directory. Screen
 go to test-artifacts/. Timings are printed (run with -s to see them), never asserted.
 """
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, set_number, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-CHROMIUM_ARGS.append("--disable-sync")
 SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium).")
-        pytest.skip(f"{CHROMIUM} is not installed; install Debian's chromium to run the browser tests.")
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium_path):
-    """http://localhost:<port> of a fresh `streamlit run app.py` with an empty data directory."""
+    """(url, data_dir) of a fresh `streamlit run app.py` with an empty data directory."""
     data_dir = tmp_path_factory.mktemp("browser-runs")
-    port = free_port()
-    env = {**os.environ, "DLAPP_DATA_DIR": str(data_dir), "DLAPP_MAX_JOBS": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log = open(data_dir / "streamlit.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.terminate()
-        pytest.fail(f"streamlit did not answer /_stcore/health within 60 s; see {data_dir / 'streamlit.log'}")
-    yield url, data_dir
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
-    shutil.copy(data_dir / "streamlit.log", ARTIFACTS / "streamlit.log") if ARTIFACTS.exists() else None
+    with streamlit_app(data_dir) as (url, _):
+        yield url, data_dir
+    if ARTIFACTS.exists():
+        shutil.copy(data_dir / "streamlit.log", ARTIFACTS / "streamlit.log")
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +50,6 @@ def page(browser):
     page.set_default_timeout(SLOW)
     yield page
     context.close()
-
-
-def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script (its 'Running…' widget is gone)."""
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_timeout(500)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
-
-
-def set_number(page, label: str, value: int) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
 
 
 def open_expander(page, title: str) -> None:
@@ -178,24 +127,44 @@ def test_stop_marks_a_long_run_stopped(page, server):
     page.screenshot(path=ARTIFACTS / "browser-train-stopped.png")
 
 
+def draw_stroke(page, canvas, stroke: list[tuple[int, int]]) -> None:
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+    page.mouse.down()
+    for x, y in stroke[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    page.mouse.up()
+
+
+def model_input_src(page) -> str:
+    """The src of the "what the model sees" image, which changes with every new drawing."""
+    return page.locator("[data-testid='stImage'] img").first.get_attribute("src") or ""
+
+
 def test_drawing_a_digit_shows_a_prediction(page, server):
     url, _ = server
     page.goto(f"{url}/draw")
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for()
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    stroke = [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)]  # a 7
-    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-    page.mouse.down()
-    for x, y in stroke[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-    page.mouse.up()
+    draw_stroke(page, canvas, [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)])  # a 7
     began = time.perf_counter()
     page.get_by_text("Probability per class").wait_for()
-    print(f"\nstroke-to-prediction: {time.perf_counter() - began:.2f} s")
+    print(f"\nfirst stroke-to-prediction (loads the model): {time.perf_counter() - began:.2f} s")
     assert page.get_by_text(re.compile("It's a|Not sure")).count()
     page.screenshot(path=ARTIFACTS / "browser-draw.png")
+
+    # A second stroke on the same drawing: the model is loaded, so this is the steady-state latency.
+    before = model_input_src(page)
+    draw_stroke(page, canvas, [(70, 150), (210, 150)])  # a bar through the 7
+    began = time.perf_counter()
+    page.wait_for_function(
+        "before => { const img = document.querySelector(\"[data-testid='stImage'] img\");"
+        " return img && img.getAttribute('src') !== before; }",
+        arg=before,
+    )
+    print(f"next stroke-to-prediction: {time.perf_counter() - began:.2f} s")
+    assert page.get_by_text("Probability per class").count()
 
 
 def test_runs_page_lists_both_runs(page, server):

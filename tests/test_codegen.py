@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from model_helpers import layer_types
 
 from dlapp import data, models
 from dlapp.codegen import DATA_ENV, generate_script
@@ -36,16 +37,6 @@ CONFIGS = [
 ]
 
 
-def _layer_types(model: keras.Model) -> list[str]:
-    """Layer class names in order, walking into nested models (augmentation, encoder, decoder)."""
-    out = []
-    for layer in model.layers:
-        out.append(type(layer).__name__)
-        if isinstance(layer, keras.Model):
-            out.extend(_layer_types(layer))
-    return out
-
-
 def _script_namespace(config: RunConfig) -> dict:
     namespace = {"__name__": "generated_script"}  # not __main__, so nothing trains
     exec(compile(generate_script(config), "<generated>", "exec"), namespace)
@@ -58,7 +49,7 @@ def test_generated_build_model_matches_dlapp_layer_for_layer(flat):
     namespace = _script_namespace(config)
     theirs = namespace["build_model"]()
     ours = models.build_model(config.model)
-    assert _layer_types(theirs) == _layer_types(ours)
+    assert layer_types(theirs) == layer_types(ours)
     assert theirs.count_params() == ours.count_params()
     assert theirs.name == ours.name
     assert theirs.input_shape == ours.input_shape and theirs.output_shape == ours.output_shape

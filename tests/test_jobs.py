@@ -269,3 +269,13 @@ def test_a_dataset_that_cannot_load_fails_with_its_sentence(tmp_path, monkeypatc
     job = TrainingJob(SMALL.replace(dataset="mnist"), RunStore(tmp_path)).start()
     assert job.wait(300) == "failed"
     assert job.error == "MNIST could not be downloaded; use the bundled 'mnist-sample' dataset."
+
+
+def test_early_stopping_ends_a_run_that_stops_improving(tmp_path):
+    # SGD at a learning rate of 10 diverges at once, so val_loss never improves after the first epoch.
+    config = SMALL.replace(epochs=10, early_stopping=1, optimizer="sgd", learning_rate=10.0)
+    job = TrainingJob(config, RunStore(tmp_path)).start()
+    assert job.wait(300) == "finished", job.error
+    run = job.store.run(job.run_id)
+    assert 2 <= run.epochs_completed < 10  # patience 1: the first epoch without improvement ends it
+    assert len(job.history["val_loss"]) == run.epochs_completed

@@ -8,22 +8,15 @@ printed (run with -s), never asserted.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit_server import CHROMIUM_ARGS, chromium_or_skip, set_number, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SESSIONS = 8
 SLOW = 120_000  # ms: the first Train page imports TensorFlow, on a shared 2-core machine
 RUN_ID = re.compile(r"Run #(\d+):")
@@ -32,46 +25,13 @@ DRAIN_SECONDS = 150  # eight tiny runs take about 5 s each when nobody is watchi
 STATE = re.compile(r"position \d+ in the queue|epoch \d+ of|finished after")  # queued, training, done
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium).")
-        pytest.skip(f"{CHROMIUM} is not installed; install Debian's chromium to run the load test.")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, chromium_path):
+def server(tmp_path_factory):
     """(url, data_dir, pid) of a fresh `streamlit run app.py` training one job at a time."""
+    chromium_or_skip()
     data_dir = tmp_path_factory.mktemp("load-runs")
-    port = free_port()
-    env = {**os.environ, "DLAPP_DATA_DIR": str(data_dir), "DLAPP_MAX_JOBS": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log = open(data_dir / "streamlit.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.terminate()
-        pytest.fail(f"streamlit did not answer /_stcore/health within 60 s; see {data_dir / 'streamlit.log'}")
-    yield url, data_dir, process.pid
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with streamlit_app(data_dir) as (url, process):
+        yield url, data_dir, process.pid
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -80,20 +40,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script (its 'Running…' widget is gone)."""
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
-
-
-def set_number(page, label: str, value: int) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
 
 
 def text_of(page) -> str:
@@ -108,7 +54,7 @@ def test_eight_sessions_queue_and_each_gets_its_own_finished_run(server):
     url, data_dir, pid = server
     began = time.perf_counter()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
         contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(SESSIONS)]
         pages = [context.new_page() for context in contexts]
         for page in pages:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from model_helpers import layer_types
 
 from dlapp import data, models
 from dlapp.config import ARCHITECTURES, ModelConfig, RunConfig
@@ -13,15 +14,6 @@ from dlapp.config import ARCHITECTURES, ModelConfig, RunConfig
 def _model(**flat) -> keras.Model:
     config = RunConfig.from_flat(**flat).validate()
     return models.build_model(config.model)
-
-
-def _layer_types(model: keras.Model) -> list[str]:
-    out = []
-    for layer in model.layers:
-        out.append(type(layer).__name__)
-        if isinstance(layer, keras.Model):
-            out.extend(_layer_types(layer))
-    return out
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -49,7 +41,7 @@ NON_DEFAULT = [
 @pytest.mark.parametrize("flat", NON_DEFAULT, ids=lambda flat: "-".join(f"{v}" for v in flat.values())[:60])
 def test_every_architecture_builds_with_non_default_options(flat):
     model = _model(**flat)
-    types = _layer_types(model)
+    types = layer_types(model)
     config = RunConfig.from_flat(**flat).model
     if config.batch_norm or config.arch == "resnet":
         assert "BatchNormalization" in types
@@ -109,7 +101,7 @@ def test_parameter_count_matches_a_count_by_hand(flat, count):
 
 
 def test_dropout_zero_adds_no_dropout_layer_and_l2_adds_a_penalty():
-    assert "Dropout" not in _layer_types(_model(arch="mlp", dropout=0.0))
+    assert "Dropout" not in layer_types(_model(arch="mlp", dropout=0.0))
     model = _model(arch="mlp", hidden_units=(8,), l2=0.1)
     model(np.ones((1, 28, 28), dtype=np.float32))
     assert len(model.losses) == 1
