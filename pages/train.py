@@ -52,7 +52,7 @@ with main_col:
 
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     name_col.text_input("Run name (optional)", key="run_name", placeholder="e.g. wide mlp, no dropout")
-    reason = error or ("A run is training: stop it or wait for it to finish." if busy else None)
+    reason = error or ("Your run is training: stop it or wait for it to finish." if busy else None)
     with button_col:
         with ui.friendly_errors():
             st.button(

@@ -178,3 +178,22 @@ def test_runs_page_lists_both_runs(page, server):
         page.get_by_role("option", name=re.compile(name)).wait_for()
     page.keyboard.press("Escape")
     page.screenshot(path=ARTIFACTS / "browser-runs.png")
+
+
+@pytest.mark.parametrize("path", ["", "data", "train", "evaluate", "draw", "runs"])
+def test_every_page_fits_a_phone_screen(browser, server, path):
+    """At 390x844 (a phone) every page renders without an error and without sideways scrolling."""
+    url, _ = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(SLOW)
+    try:
+        page.goto(f"{url}/{path}")
+        wait_idle(page)
+        page.locator("h1").first.wait_for()
+        assert not page.locator("[data-testid='stException']").count()
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=ARTIFACTS / f"browser-phone-{path or 'home'}.png", full_page=True)
+        assert overflow <= 1, f"/{path} is {overflow} px wider than the phone screen"
+    finally:
+        context.close()
