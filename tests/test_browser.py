@@ -191,6 +191,9 @@ def test_every_page_fits_a_phone_screen(browser, server, path):
         page.goto(f"{url}/{path}")
         wait_idle(page)
         page.locator("h1").first.wait_for()
+        # The phone layout hides Streamlit's "Running" widget; wait for the placeholders to be filled instead.
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
+        page.wait_for_timeout(500)
         assert not page.locator("[data-testid='stException']").count()
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         page.screenshot(path=ARTIFACTS / f"browser-phone-{path or 'home'}.png", full_page=True)
