@@ -49,20 +49,15 @@ ROOT = Path(__file__).resolve().parent.parent  # so child interpreters import th
 # Runs one training job in a fresh interpreter; prints its peak RSS and first-batch latency.
 CHILD = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, resource, sys
+    from dlapp.bench import seconds_to_first_batch
     from dlapp.config import RunConfig
     from dlapp.jobs import TrainingJob
     from dlapp.store import RunStore
 
     job = TrainingJob(RunConfig.from_json(sys.argv[1]), RunStore(sys.argv[2]))
-    started = time.time()
-    job.start()
-    first = None
-    while first is None and not job.done:
-        first = next((e.time for e in job.events_since(0) if e.kind == "batch"), None)
-        time.sleep(0.005)
+    first_batch_s = seconds_to_first_batch(job)
     job.wait()
-    first = first or next((e.time for e in job.events_since(0) if e.kind == "batch"), None)
     # ru_maxrss is not this interpreter's own peak: Linux carries the parent's RSS over fork and exec
     # into it. VmHWM belongs to this process's address space only, so it is the number to report.
     try:
@@ -73,7 +68,7 @@ CHILD = textwrap.dedent(
     print(json.dumps({
         "status": job.status,
         "error": job.error,
-        "first_batch_s": None if first is None else first - started,
+        "first_batch_s": first_batch_s,
         "peak_rss_mb": peak_kib / 1024,
         "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
@@ -454,24 +449,30 @@ def build_times(archs: Sequence[str], repeats: int = 3) -> dict[str, float]:
     return out
 
 
-def first_batch_warm(store_dir: Path) -> float:
-    """Seconds from start() to the first batch event of the default MLP, in this process (TF loaded)."""
-    from dlapp.jobs import TrainingJob
-    from dlapp.store import RunStore
-
-    job = TrainingJob(RunConfig(), RunStore(store_dir))
+def seconds_to_first_batch(job) -> float | None:
+    """Start `job` and return the seconds until its first batch event (None if it ended first)."""
     started = time.time()
     job.start()
     first = None
     while first is None and not job.done:
         first = next((e.time for e in job.events_since(0) if e.kind == "batch"), None)
         time.sleep(0.002)
+    first = first or next((e.time for e in job.events_since(0) if e.kind == "batch"), None)
+    return None if first is None else first - started
+
+
+def first_batch_warm(store_dir: Path) -> float:
+    """Seconds from start() to the first batch event of the default MLP, in this process (TF loaded)."""
+    from dlapp.jobs import TrainingJob
+    from dlapp.store import RunStore
+
+    job = TrainingJob(RunConfig(), RunStore(store_dir))
+    first = seconds_to_first_batch(job)
     job.stop()
     job.wait()
-    first = first or next((e.time for e in job.events_since(0) if e.kind == "batch"), None)
     if first is None:
         raise RuntimeError(f"The bench's default MLP job ended {job.status} before its first batch: {job.error}")
-    return round(first - started, 3)
+    return round(first, 3)
 
 
 def child_run(config: RunConfig, store_dir: Path) -> dict[str, Any]:
