@@ -164,3 +164,18 @@ def test_server_config_keeps_reruns_light_for_the_training_thread():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False  # a full gc per rerun starves training
     assert config["server"]["fileWatcherType"] == "none"
+
+
+def test_only_the_ui_package_imports_streamlit():
+    import ast
+
+    offenders = []
+    for path in (ROOT / "dlapp").rglob("*.py"):
+        if "ui" in path.relative_to(ROOT / "dlapp").parts[:1]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] in ("streamlit", "streamlit_drawable_canvas") for name in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -1,0 +1,223 @@
+"""What every page uses: the run store, cached loaders, page set-up, error sentences, labels, images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from dlapp import plots
+from dlapp.data import DATASETS, dataset_info, is_cached
+from dlapp.errors import DlappError
+
+if TYPE_CHECKING:
+    from dlapp.store import Run, RunStore
+
+
+ACTIVE = ("queued", "running")
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/directions_run:",
+    "finished": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
+}
+ARCH_TITLES = {
+    "mlp": "MLP (dense layers)",
+    "cnn": "CNN (convolutions)",
+    "rnn": "RNN (rows as a sequence)",
+    "autoencoder": "Autoencoder",
+    "resnet": "Small ResNet",
+}
+LABELS = {
+    "arch": "Architecture",
+    "hidden_units": "Hidden layer sizes",
+    "conv_filters": "Filters per conv block",
+    "rnn_units": "Units per recurrent layer",
+    "encoder_units": "Encoder layer sizes",
+    "rnn_cell": "RNN cell",
+    "l2": "L2 weight penalty",
+    "latent_dim": "Latent size",
+    "resnet_stages": "Stages",
+    "resnet_blocks": "Blocks per stage",
+    "resnet_width": "Width of first stage",
+    "augment": "Augment while training",
+    "augment_shift": "Max shift",
+    "augment_rotation": "Max rotation (°)",
+    "augment_zoom": "Max zoom",
+    "train_subset": "Training subset size (0 = all)",
+    "early_stopping": "Early stopping patience (0 = off)",
+}
+
+
+def keep_keras_state_between_reruns() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that (ScriptRunner's `_clean_problem_modules`) to free models a script
+    built and forgot. Here a job trains in a background thread while pages rerun: every
+    rerun and every one-second fragment tick would clear TensorFlow's kernel cache under
+    the running fit, swap Keras's global state and force a full garbage collection. With
+    the Train page open that made training 3.5-5x slower (measured). dlapp keeps its
+    models on purpose (jobs, cached runs), so the clean-up has nothing to free.
+    Matplotlib, its other target, is not used here.
+    """
+    try:  # a Streamlit internal (1.x); if a release moves it, this does nothing
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+
+
+keep_keras_state_between_reruns()
+
+
+def get_store() -> RunStore:
+    """The run store for $DLAPP_DATA_DIR (one per data dir per server process)."""
+    return _store_for(os.environ.get("DLAPP_DATA_DIR", ""))
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(data_dir: str) -> RunStore:
+    from dlapp.store import RunStore
+
+    return RunStore(data_dir or None)
+
+
+@st.cache_resource(show_spinner="Starting TensorFlow…")
+def keras_ready() -> bool:
+    """Set TF thread options once, before TF initialises, then import Keras."""
+    from dlapp import jobs
+
+    jobs.configure_threads()
+    import keras  # noqa: F401
+
+    return True
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_dataset(name: str):
+    """The raw uint8 dataset, shared by all sessions (cache_resource: no copy per rerun)."""
+    from dlapp.data import load_raw
+
+    return load_raw(name)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def load_model(model_path: str, modified: float):
+    """A stored run's model (safe_mode); `modified` makes a replaced file load afresh."""
+    from dlapp.modelfile import load_model_file
+
+    return load_model_file(model_path)
+
+
+def run_model(run: Run):
+    """Load a run's model, or raise DlappError with a sentence when it has none."""
+    from dlapp.errors import ModelRejected
+
+    if not run.model_path or not os.path.exists(run.model_path):
+        raise ModelRejected(f"Run {run.id} has no saved model file; train it again or pick another run.")
+    return load_model(run.model_path, os.path.getmtime(run.model_path))
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Show a dlapp error or a ValueError as its one sentence instead of a traceback."""
+    try:
+        yield
+    except (DlappError, ValueError) as exc:
+        st.error(str(exc), icon=":material/block:")
+
+
+def page_setup(title: str) -> None:
+    """Every page starts here: make sure app.py's navigation is in charge, then show the title.
+
+    Streamlit treats an app with a `pages/` folder as a legacy multipage app until the
+    first run of `st.navigation`; on a fresh server whose first visitor opens a page URL
+    (say /train), it would run pages/train.py alone: no navigation, no wide layout. Then
+    we clear the legacy flag and rerun, so app.py runs and routes to the same page.
+    """
+    try:  # a Streamlit internal (1.4x-1.6x): if a release drops it, the quirk is its own to handle
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        PagesManager = None
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.title(title, anchor=False)
+
+
+def run_label(run: Run) -> str:
+    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run.status}"
+
+
+def headline_metric(run: Run) -> str:
+    metrics = run.metrics or {}
+    if "test_accuracy" in metrics:
+        return f"{metrics['test_accuracy']:.1%} test accuracy"
+    if "test_mse" in metrics:
+        return f"{metrics['test_mse']:.4f} test MSE"
+    return "no test score yet"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def field_label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def dataset_title(name: str) -> str:
+    return dataset_info(name).title
+
+
+def render_data_availability() -> None:
+    """One line per dataset: cached, or would download, or bundled."""
+    for name, info in DATASETS.items():
+        if name == "mnist-sample":
+            state = "bundled, works offline"
+        else:
+            state = "downloaded" if is_cached(name) else "not downloaded yet (needs the network once)"
+        st.markdown(f"- **{info.title}**: {state}")
+
+
+def render_digit(image: np.ndarray, caption: str | None = None, factor: int = 5) -> None:
+    """A 28x28 image shown with crisp, enlarged pixels, at its enlarged size (not stretched to the column)."""
+    big = plots.upscale(image, factor)
+    st.image(big, caption=caption, width=big.shape[1])
+
+
+def render_gallery(images: np.ndarray, captions: list[str], columns: int = 8, factor: int = 3) -> None:
+    """Images in rows of `columns` (Streamlit stacks them on a narrow screen)."""
+    for start in range(0, len(images), columns):
+        cells = st.columns(columns)
+        for cell, image, caption in zip(
+            cells, images[start : start + columns], captions[start : start + columns], strict=False
+        ):
+            with cell:
+                render_digit(image, caption, factor)
+
+
+def pick_run(runs: list[Run], label: str, key: str, help: str | None = None) -> Run | None:
+    """A selectbox over runs (newest first); None when there are none."""
+    if not runs:
+        return None
+    by_id = {run.id: run for run in runs}
+    chosen = st.selectbox(label, list(by_id), format_func=lambda i: run_label(by_id[i]), key=key, help=help)
+    return by_id.get(chosen)
+
+
+def runs_with_model(store: RunStore, classifier: bool | None = None) -> list[Run]:
+    runs = [r for r in store.runs() if r.model_path and r.status not in ACTIVE]
+    if classifier is not None:
+        runs = [r for r in runs if r.is_classifier == classifier]
+    return runs

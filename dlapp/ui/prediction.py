@@ -1,0 +1,76 @@
+"""The Draw page's prediction, saliency and reconstruction views, and the personal test set."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dlapp import plots
+from dlapp.ui.common import render_digit, render_gallery
+
+
+def render_prediction(model, image: np.ndarray, unsure_below: float) -> None:
+    """What the model sees, its guess, the probability bars and a saliency overlay."""
+    from dlapp.inference import predict, saliency
+
+    prediction = predict(model, image, threshold=unsure_below)
+    seen_col, guess_col, map_col = st.columns(3)
+    with seen_col:
+        render_digit(image, "What the model sees (28×28)", factor=5)
+    with guess_col:
+        if prediction.unsure:
+            st.metric(
+                "Not sure",
+                f"{prediction.label}?",
+                f"{prediction.confidence:.0%} confident",
+                delta_color="off",
+                delta_arrow="off",
+            )
+            runners = ", ".join(f"{k} ({p:.0%})" for k, p in prediction.top_k[1:])
+            st.caption(f"Also possible: {runners}.")
+        else:
+            st.metric(
+                "It's a",
+                str(prediction.label),
+                f"{prediction.confidence:.0%} confident",
+                delta_color="off",
+                delta_arrow="off",
+            )
+    with map_col:
+        heat = saliency(model, image, prediction.label)
+        st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption="Pixels that moved the guess most")
+    st.plotly_chart(
+        plots.probability_bars(prediction.probabilities, [str(d) for d in range(10)], prediction.label),
+        config={"displayModeBar": False},
+        key="probabilities",
+    )
+
+
+def render_reconstruction(autoencoder, image: np.ndarray) -> None:
+    from dlapp.inference import reconstruct
+
+    reconstruction, latent = reconstruct(autoencoder, image)
+    seen_col, out_col = st.columns(2)
+    with seen_col:
+        render_digit(image, "Your digit (28×28)", factor=5)
+    with out_col:
+        render_digit(reconstruction, "The autoencoder's reconstruction", factor=5)
+    code = ", ".join(f"{v:.2f}" for v in latent[:8]) + (" …" if len(latent) > 8 else "")
+    st.caption(f"Latent code: ({code})")
+
+
+def render_personal_test(model, images: np.ndarray, labels: np.ndarray) -> None:
+    """Accuracy on the person's labelled drawings, and each drawing with its guess."""
+    from dlapp.inference import predict_proba
+
+    guesses = np.array([int(np.argmax(predict_proba(model, image))) for image in images])
+    right = guesses == labels
+    st.metric(
+        "Accuracy on your drawings",
+        f"{right.mean():.0%}",
+        f"{int(right.sum())} of {len(labels)} right",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    captions = [f"{'✓' if ok else '✗'} {t} → {g}" for t, g, ok in zip(labels, guesses, right, strict=True)]
+    render_gallery(images, captions, columns=8, factor=2)

@@ -1,0 +1,122 @@
+"""The Runs page: the table, rename, delete, downloads and model import."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from dlapp.config import RunConfig
+from dlapp.errors import DlappError
+from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
+
+if TYPE_CHECKING:
+    from dlapp.store import Run, RunStore
+
+RUNS_COLUMNS = {
+    "test accuracy": st.column_config.NumberColumn(format="percent"),
+    "test MSE": st.column_config.NumberColumn(format="%.4f"),
+    "duration": st.column_config.TextColumn(),
+}
+
+
+def settings_summary(config: RunConfig) -> str:
+    m, t = config.model, config.train
+
+    def sizes(values: tuple[int, ...]) -> str:
+        return "-".join(str(v) for v in values)
+
+    model = {
+        "mlp": f"{sizes(m.hidden_units)} {m.activation}, dropout {m.dropout:g}",
+        "cnn": f"filters {sizes(m.conv_filters)}, k{m.kernel_size}, dense {m.dense_units}",
+        "rnn": f"{m.rnn_cell} {sizes(m.rnn_units)}" + (", bidirectional" if m.bidirectional else ""),
+        "autoencoder": f"{sizes(m.encoder_units)} → latent {m.latent_dim}",
+        "resnet": f"{m.resnet_stages}×{m.resnet_blocks} blocks, width {m.resnet_width}",
+    }[m.arch]
+    return f"{model}; {t.optimizer} lr {t.learning_rate:g}, batch {t.batch_size}, {t.epochs} ep"
+
+
+def runs_table(runs: list[Run]) -> list[dict]:
+    """One row per run, the columns people compare first on the left."""
+    return [
+        {
+            "id": run.id,
+            "name": run.name,
+            "status": run.status,
+            "test accuracy": (run.metrics or {}).get("test_accuracy"),
+            "test MSE": (run.metrics or {}).get("test_mse"),
+            "architecture": run.arch,
+            "dataset": run.dataset,
+            "epochs": run.epochs_completed,
+            "duration": duration(run.seconds),
+            "settings": settings_summary(run.config),
+            "created": run.created[:16].replace("T", " "),
+        }
+        for run in runs
+    ]
+
+
+def render_rename(store: RunStore, run: Run) -> None:
+    with st.form(f"rename_{run.id}", border=False):
+        name = st.text_input("Name", value=run.name, max_chars=80)
+        if st.form_submit_button("Rename"):
+            with friendly_errors():
+                store.rename(run.id, name)
+                st.rerun()
+
+
+def render_delete(store: RunStore, run: Run) -> None:
+    active = run.status in ACTIVE
+    sure = st.checkbox(
+        f"Yes, delete run #{run.id} with its model file and logs",
+        key=f"sure_{run.id}",
+        disabled=active,
+        help="Stop the run first; a training run cannot be deleted." if active else None,
+    )
+    reason = "Tick the box above to confirm." if not sure else None
+    if st.button("Delete run", type="secondary", icon=":material/delete:", disabled=not sure or active, help=reason):
+        with friendly_errors():
+            store.delete(run.id)
+            st.toast(f"Deleted run #{run.id}.")
+            st.rerun()
+
+
+def render_downloads(run: Run) -> None:
+    has_model = bool(run.model_path) and os.path.exists(run.model_path)
+    st.download_button(
+        "Download model (.keras)",
+        data=open(run.model_path, "rb").read() if has_model else b"",
+        file_name=f"dlapp-run-{run.id}.keras",
+        mime="application/zip",
+        icon=":material/download:",
+        disabled=not has_model,
+        help=None if has_model else "This run has no saved model file.",
+    )
+    try:
+        from dlapp.codegen import generate_script
+
+        script, reason = generate_script(run.config), None
+    except ImportError:
+        script, reason = "", "The script generator is not installed in this version of dlapp."
+    except (DlappError, ValueError) as exc:
+        script, reason = "", str(exc)
+    st.download_button(
+        "Download Keras script (.py)",
+        data=script,
+        file_name=f"dlapp_run_{run.id}.py",
+        mime="text/x-python",
+        icon=":material/code:",
+        disabled=reason is not None,
+        help=reason or "A standalone script that builds and trains the same model with plain Keras.",
+    )
+    if reason:
+        st.caption(reason)
+
+
+def import_model(store: RunStore, filename: str, content: bytes) -> int:
+    """Keep an uploaded .keras file as a run (see dlapp.modelfile.import_model)."""
+    from dlapp.modelfile import import_model
+
+    keras_ready()
+    return import_model(store, filename, content)
