@@ -22,9 +22,12 @@ def shown_run() -> tuple[Run | None, bool]:
     Train, whose run would queue behind it.
     """
     with ui.friendly_errors():
-        if "train_run_id" in st.session_state:
-            return store.run(st.session_state.train_run_id), True
-        active = [run for run in store.runs() if ui.is_training(run)]
+        runs = {run.id: run for run in store.runs()}
+        own_id = st.session_state.get("train_run_id")
+        if own_id in runs:
+            return runs[own_id], True
+        st.session_state.pop("train_run_id", None)  # deleted on the Runs page: nothing of ours to show
+        active = [run for run in runs.values() if ui.is_training(run)]
         return (active[0] if active else None), False
     return None, False
 

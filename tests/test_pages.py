@@ -179,3 +179,13 @@ def test_only_the_ui_package_imports_streamlit():
             if any(name.split(".")[0] in ("streamlit", "streamlit_drawable_canvas") for name in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_train_page_forgets_a_run_deleted_elsewhere(trained_store):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["train_run_id"] = 10**6  # this session's run, since deleted on the Runs page
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "train_run_id" not in at.session_state
