@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 
 import os as _os
 
-# TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) is noise to a person
-# using the app or the command line; errors still show.
+# TensorFlow's C++ info and warning lines are noise to a person using the app or the
+# command line; errors still show. (TensorFlow 2.21 prints a few absl start-up lines
+# before it reads this setting; those remain.)
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
