@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
-from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
+from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -79,15 +79,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     try:
         return RunConfig.from_flat(**given).validate()
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
 
 
-def _as_flags(message: str) -> str:
-    """Config error messages name fields (batch_size); on the command line, name the flag (--batch-size)."""
-    for name in sorted(all_fields(), key=len, reverse=True):
-        if message.startswith(name + " "):
-            return _flag(name) + message[len(name) :]
-    return message
+def _as_flags(exc: ValueError) -> str:
+    """A config error names the field (batch_size); on the command line, name the flag (--batch-size)."""
+    return exc.worded(_flag(exc.field)) if isinstance(exc, ConfigError) else str(exc)
 
 
 # --- the parser ----------------------------------------------------------------------------
@@ -362,7 +359,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         bench.settings_from_args(args)
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
     return bench.cmd_bench(args)
 
 
