@@ -176,8 +176,22 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
             texttemplate="%{text}",
             colorscale="Blues",
             showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+            hoverinfo="skip",  # the click layer below says it
         )
+    )
+    # Plotly reports no selection for a click on a heatmap cell, so an invisible marker sits on
+    # every cell: a click selects that marker, and its (x, y) is the cell.
+    rows, cols = np.indices(confusion.shape)
+    fig.add_scatter(
+        x=[names[c] for c in cols.ravel()],
+        y=[names[r] for r in rows.ravel()],
+        customdata=confusion.ravel(),
+        mode="markers",
+        marker={"size": 28, "symbol": "square", "opacity": 0, "color": "#f28e2b"},
+        selected={"marker": {"opacity": 0.35}},
+        unselected={"marker": {"opacity": 0}},
+        showlegend=False,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
     )
     fig.update_xaxes(title="predicted", type="category", side="top")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
