@@ -47,21 +47,27 @@ class DigitReference:
         self._flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)  # (N, 784)
         self._norms = (self._flat**2).sum(axis=1)  # (N,)
 
-    def nearest(self, image: np.ndarray) -> float:
-        v = np.asarray(image, dtype=np.float32).reshape(-1)  # (784,)
-        squared = self._norms - 2.0 * (self._flat @ v) + float(v @ v)
-        return float(np.sqrt(max(float(squared.min()), 0.0)))
+    def nearest(self, images: np.ndarray) -> np.ndarray:
+        """(M,) L2 distance from each of (M, 28, 28) images to its closest reference digit."""
+        v = np.asarray(images, dtype=np.float32).reshape(len(images), -1)  # (M, 784)
+        squared = self._norms[None, :] - 2.0 * (v @ self._flat.T) + (v**2).sum(axis=1)[:, None]  # (M, N)
+        return np.sqrt(np.maximum(squared.min(axis=1), 0.0))
 
     def check(self, image: np.ndarray) -> DigitCheck:
         """Judge one (28, 28) image in [0, 1], white ink on black (as `canvas_to_mnist` returns)."""
-        aspect = ink_aspect(image)
-        nearest = self.nearest(image)
-        reason = None
-        if aspect < MIN_ASPECT:
-            reason = "it is much wider than tall, and handwritten digits never are."
-        elif nearest > MAX_NEAREST:
-            reason = "no digit among thousands of real ones is anywhere near its shape."
-        return DigitCheck(reason is None, aspect, nearest, reason)
+        return self.check_many(np.asarray(image)[None])[0]
+
+    def check_many(self, images: np.ndarray) -> list[DigitCheck]:
+        return [_judge(ink_aspect(image), float(d)) for image, d in zip(images, self.nearest(images), strict=True)]
+
+
+def _judge(aspect: float, nearest: float) -> DigitCheck:
+    reason = None
+    if aspect < MIN_ASPECT:
+        reason = "it is much wider than tall, and handwritten digits never are."
+    elif nearest > MAX_NEAREST:
+        reason = "no digit among thousands of real ones is anywhere near its shape."
+    return DigitCheck(reason is None, aspect, nearest, reason)
 
 
 def ink_aspect(image: np.ndarray) -> float:

@@ -26,8 +26,8 @@ def drawn(*strokes: list[tuple[float, float]]) -> np.ndarray:
 
 
 def test_real_test_digits_mostly_look_like_digits(reference):
-    test = load_raw("mnist-sample").x_test[::4].astype(np.float32) / 255.0  # 250 digits, never in the reference
-    flagged = np.mean([not reference.check(image).looks_like_digit for image in test])
+    test = load_raw("mnist-sample").x_test.astype(np.float32) / 255.0  # never in the reference
+    flagged = np.mean([not check.looks_like_digit for check in reference.check_many(test)])
     assert flagged < 0.05, f"{flagged:.1%} of real MNIST test digits were called not a digit"
 
 
