@@ -218,3 +218,20 @@ def test_train_page_forgets_a_run_deleted_elsewhere(trained_store):
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     assert "train_run_id" not in at.session_state
+
+
+def test_draw_counts_saved_drawings_per_digit_in_words(trained_store):
+    import numpy as np
+
+    store = RunStore(trained_store)
+    before = len(store.drawings()[1])
+    for label in (3, 3, 7):
+        store.add_drawing(label, np.zeros((28, 28), np.float32))
+    try:
+        at = open_page("pages/draw.py")
+        assert_clean(at)
+        caption = next(c.value for c in at.caption if "saved drawing" in c.value)
+        assert "[" not in caption and "2 × 3" in caption and "1 × 7" in caption, caption
+    finally:
+        for drawing_id in store.drawing_ids()[before:]:
+            store.delete_drawing(drawing_id)

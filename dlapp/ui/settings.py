@@ -8,7 +8,7 @@ import streamlit as st
 
 from dlapp.config import ARCH_FIELDS, ConfigError, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS
-from dlapp.ui.common import ARCH_TITLES, field_label, keras_ready
+from dlapp.ui.common import ARCH_TITLES, field_label, friendly_errors, keras_ready
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
 DATA_FIELDS = ("validation_split", "train_subset")
@@ -108,11 +108,20 @@ def config_from_state(names: tuple[str, ...]) -> tuple[RunConfig | None, str | N
     return config, None, None
 
 
+def _sections() -> dict[str, tuple[str, ...]]:
+    saved = remember_settings()  # widgets already hold this rerun's values
+    return visible_fields(saved.get("arch", "mlp"), saved.get("optimizer", "adam"), saved.get("augment", False))
+
+
+def current_config() -> RunConfig | None:
+    """The settings as they are now (in a callback too: a value typed just before a click counts)."""
+    shown = ("arch", "dataset", *(n for names in _sections().values() for n in names))
+    return config_from_state(shown)[0]
+
+
 def render_settings() -> tuple[RunConfig | None, str | None]:
     """All run settings for the chosen architecture; a bad value's sentence appears under its widget."""
-    saved = remember_settings()  # widgets already hold this rerun's values
-    arch = saved.get("arch", "mlp")
-    sections = visible_fields(arch, saved.get("optimizer", "adam"), saved.get("augment", False))
+    sections = _sections()
     shown = ("arch", "dataset", *(n for names in sections.values() for n in names))
     config, error, bad_field = config_from_state(shown)
     for name in ("arch", "dataset"):
@@ -159,7 +168,16 @@ def model_summary(config_json: str) -> tuple[list[dict], int]:
     return layer_table(model), int(model.count_params())
 
 
-def render_model_summary(config: RunConfig) -> None:
+def render_model_summary(config: RunConfig | None) -> None:
+    """The model's layers and parameter count; a hint instead while a setting is wrong."""
+    if config is None:
+        st.info("Fix the highlighted setting to see the model.", icon=":material/edit:")
+        return
+    with friendly_errors():
+        _render_layers(config)
+
+
+def _render_layers(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.markdown(f"**{ARCH_TITLES[config.model.arch]}** · {total:,} parameters · {len(rows)} layers")
     st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 320))
