@@ -119,7 +119,7 @@ def error_texts(page) -> list[str]:
 
 
 def train_disabled(page) -> bool:
-    return page.get_by_role("button", name="Train").is_disabled()
+    return page.get_by_role("button", name="Train", exact=True).is_disabled()
 
 
 def test_an_out_of_range_number_is_explained_in_the_widgets_words_and_blocks_train(page, server):
@@ -224,7 +224,7 @@ def start_small_run(page, url: str, epochs: int, subset: int) -> None:
     set_number(page, "Batch size", 64)
     open_data_settings(page)
     set_number(page, "Training subset size (0 = all)", subset)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
 
 
 def test_a_run_watched_after_a_refresh_shows_its_result_when_it_finishes(page, server):
@@ -280,7 +280,8 @@ def test_the_training_chart_stays_readable_at_20_epochs(browser, server):
             start_small_run(page, url, epochs=20, subset=200)
             page.get_by_text(re.compile(r"Run #\d+ finished after 20")).wait_for()
             page.wait_for_timeout(500)  # Plotly lays out after the element lands
-            page.screenshot(path=ARTIFACTS / f"first-user-20-epochs-{name}.png", full_page=True)
+            page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / f"first-user-20-epochs-{name}.png")
             assert_tidy(chart_boxes(page))
         finally:
             context.close()
