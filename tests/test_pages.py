@@ -24,6 +24,10 @@ def open_page(page: str | None = None) -> AppTest:
     return at
 
 
+def run_picker(at: AppTest):
+    return next(box for box in at.selectbox if box.label == "Run")
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
@@ -74,7 +78,7 @@ def test_home_lists_the_latest_runs(trained_store):
 def test_evaluate_shows_autoencoder_reconstructions_and_latent_explorer(trained_store):
     at = open_page("pages/evaluate.py")
     autoencoder = next(r for r in RunStore(trained_store).runs() if r.arch == "autoencoder")
-    at.selectbox(key="evaluate_run").set_value(autoencoder.id).run()
+    run_picker(at).set_value(autoencoder.id).run()
     assert_clean(at)
     assert at.slider(key="latent_a") and at.slider(key="latent_b")
     at.slider(key="latent_a").set_value(0.0).run()
@@ -84,7 +88,7 @@ def test_evaluate_shows_autoencoder_reconstructions_and_latent_explorer(trained_
 def test_evaluate_shows_images_of_a_chosen_confusion_cell(trained_store):
     at = open_page("pages/evaluate.py")
     mlp = next(r for r in RunStore(trained_store).runs() if r.arch == "mlp")
-    at.selectbox(key="evaluate_run").set_value(mlp.id).run()
+    run_picker(at).set_value(mlp.id).run()
     at.selectbox(key="cell_true").set_value("3").run()
     at.selectbox(key="cell_pred").set_value("3").run()
     assert_clean(at)
