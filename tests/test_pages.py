@@ -239,3 +239,11 @@ def test_draw_counts_saved_drawings_per_digit_in_words(trained_store):
     finally:
         for drawing_id in store.drawing_ids()[before:]:
             store.delete_drawing(drawing_id)
+
+
+def test_runs_table_leaves_empty_metric_cells_blank_not_none(trained_store):
+    at = open_page("pages/runs.py")
+    assert_clean(at)
+    table = at.dataframe[0]
+    assert table.proto.placeholder == "–"  # Streamlit's default shows the word None
+    assert table.value["test MSE"].isna().any()  # the MLP has no MSE: a cell that would read None
