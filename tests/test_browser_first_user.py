@@ -169,7 +169,7 @@ def test_settings_are_kept_across_pages_and_architectures(page, server):
     page.get_by_role("textbox", name="Hidden layer sizes").press("Enter")
     wait_idle(page)
     nav(page, "Data")
-    page.get_by_text("Training images").wait_for()
+    page.get_by_text("Training images").first.wait_for()
     nav(page, "Train")
     page.get_by_text("parameters").first.wait_for()
     assert page.get_by_label("Epochs", exact=True).input_value() == "20"
