@@ -122,7 +122,7 @@ def build_parser() -> OneLineParser:
     export.add_argument("run_id", type=int, metavar="RUN_ID")
     export.add_argument("-o", "--output", help="File to write (default: stdout).")
 
-    from dlapp import bench  # cheap: TensorFlow is imported only when the bench runs
+    from dlapp.tools import bench  # cheap: TensorFlow is imported only when the bench runs
 
     bench_parser = commands.add_parser(
         "bench", allow_abbrev=False, help="Measure training overhead, latency and memory on this machine."
@@ -203,7 +203,7 @@ def _follow(job, stream: TextIO) -> None:
     while not job.done:
         job.wait(0.25)
         events = job.events_since(seen)
-        seen += len(events)
+        seen = events[-1].index + 1 if events else seen  # old batch events may be gone: count by index
         for event in events:
             if event.kind == "epoch":
                 line = _epoch_line(event.data, job.config.train.epochs)
@@ -234,16 +234,13 @@ def _bar(progress, width: int = 30) -> str:
     return text
 
 
-SUMMARY_KEYS = ("run_id", "status", "epochs_completed", "test_loss", "model_path", "seconds", "samples_per_second")
-
-
 def _complete_summary(job) -> dict[str, Any]:
-    """The job's summary with every documented key present (None when there is no value)."""
-    summary = dict(job.summary or {})
-    metric = "test_accuracy" if job.config.is_classifier else "test_mse"
-    out = {key: summary.get(key) for key in (*SUMMARY_KEYS[:4], metric, *SUMMARY_KEYS[4:])}
-    out["run_id"], out["status"] = job.run_id, job.status
-    return out
+    """The job's summary: every documented key present (None when there is no value)."""
+    from dlapp.jobs import summary_keys
+
+    summary = {key: (job.summary or {}).get(key) for key in summary_keys(job.config.is_classifier)}
+    summary["run_id"], summary["status"] = job.run_id, job.status
+    return summary
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -357,7 +354,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from dlapp import bench
+    from dlapp.tools import bench
 
     try:
         bench.settings_from_args(args)
