@@ -93,7 +93,7 @@ def fit_run(
     start = FitStart(len(data.x_train), math.ceil(len(data.x_train) / train.batch_size), strategy.num_replicas_in_sync)
     if on_fit_start is not None:
         on_fit_start(start)
-    steps_before = int(model.optimizer.iterations)
+    steps_before = _optimizer_steps(model)
     began = time.perf_counter()
     history = model.fit(
         data.x_train,
@@ -106,7 +106,7 @@ def fit_run(
         verbose=0,
     )
     fit_seconds = time.perf_counter() - began
-    steps = int(model.optimizer.iterations) - steps_before
+    steps = _optimizer_steps(model) - steps_before
     logs = {name: [float(v) for v in values] for name, values in history.history.items()}
     test_metrics, confusion = _test(model, config, data)
     return FitResult(
@@ -124,6 +124,13 @@ def fit_run(
 def _targets(config: RunConfig, images, labels):
     """What the model learns to output: the labels, or the images themselves for the autoencoder."""
     return labels if config.is_classifier else images
+
+
+def _optimizer_steps(model) -> int:
+    """Batches the model's optimizer has applied, ever (a mirrored variable too, hence no plain int())."""
+    import keras
+
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def _samples(steps: int, start: FitStart, batch_size: int) -> int:
