@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dlapp.preprocess import canvas_to_mnist
-from dlapp.tools.drawings import STYLES, draw_digit, drawings
 from dlapp.tools.handdrawn import accuracy, accuracy_by_style, train_cnn
+from dlapp.tools.procedural_drawings import STYLES, draw_digit, drawings
 
 
 def test_same_seed_same_drawings_other_seed_other_drawings():

@@ -2,8 +2,8 @@
 
 It trains the default CNN (the app's default settings, training seed 42) with and without
 augmentation on the bundled sample and prints its accuracy on procedural drawings
-(`drawings.py`) through `canvas_to_mnist` and through a naive resize. Seed 0 is the reported
-set; settings were chosen on seeds 1 and 2.
+(`procedural_drawings.py`) through `canvas_to_mnist` and through a naive resize. Seed 0 is
+the reported set; settings were chosen on seeds 1 and 2.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from dlapp.preprocess import canvas_to_mnist, naive_resize
-from dlapp.tools.drawings import drawings, drawn_digits
 from dlapp.tools.machine import machine_info
+from dlapp.tools.procedural_drawings import drawings, drawn_digits
 
 AUGMENTED_EPOCHS = 20  # augmentation makes each epoch harder, so the augmented CNN gets more of them
 
