@@ -1,11 +1,12 @@
 """Hostile run names in a real Chromium: Home, Train, Evaluate, Draw and Runs show them as text.
 
 One server, one browser. The runs are written straight into the server's data directory
-with RunStore (one of them really trained, so Evaluate and Draw have a model); every URL in
+with RunStore (one of them gets a really trained model, so Evaluate and Draw show it); every URL in
 the corpus points at 127.0.0.1:9 or example.com, so any request for one came from a name.
 """
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hostile_names import HOSTILE_NAMES, MAY_BE_REFUSED, URL_MARKERS, add_named_run, is_one_sentence
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
-TRAINED = "html img"  # this name goes to a really trained run, which Evaluate and Draw show
+TRAINED = "html img"  # this run gets a really trained model, so Evaluate and Draw show it
 RUNNING = "markdown image"  # this run is "running" in another process, so the Train page shows it
 HOME_SHOWS = 6  # the Home page lists the latest six runs
 INVISIBLE = re.compile("[\u2060\u2068\u2069]")  # marks escape_markdown adds: not part of what a reader sees
@@ -40,13 +41,16 @@ SIDEWAYS = """() => {
 }"""
 
 
-def train_tiny_run(store: RunStore, name: str) -> None:
+def train_tiny_model(data_dir):
+    """A really trained one-epoch MLP (trained in its own store, loaded back from its .keras file)."""
     from dlapp.jobs import TrainingJob
+    from dlapp.modelfile import load_model_file
 
+    store = RunStore(data_dir)
     config = RunConfig.from_flat(arch="mlp", hidden_units=(16,), dataset="mnist-sample", train_subset=200, epochs=1)
     job = TrainingJob(config, store).start()
     assert job.wait(timeout=300) == "finished", job.error
-    store.rename(job.run_id, name)
+    return load_model_file(store.run(job.run_id).model_path)
 
 
 def add_runs(store: RunStore, labels: list[str]) -> list[str]:
@@ -65,11 +69,12 @@ def add_runs(store: RunStore, labels: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """(url, store, future model): the model trains in a thread while the browser looks at Home."""
     chromium_or_skip()
     data_dir = tmp_path_factory.mktemp("hostile-names")
-    train_tiny_run(RunStore(data_dir), HOSTILE_NAMES[TRAINED])
-    with streamlit_app(data_dir) as (url, _):
-        yield url, RunStore(data_dir)
+    with ThreadPoolExecutor(max_workers=1) as pool, streamlit_app(data_dir) as (url, _):
+        model = pool.submit(train_tiny_model, tmp_path_factory.mktemp("training"))
+        yield url, RunStore(data_dir), model
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +95,10 @@ def page(server):
         browser.close()
 
 
-def visit(page, url: str, shot: str | None = None) -> str:
-    """Open `url`, wait for the script to finish, check the bar; returns the page's visible text."""
+def visit(page, url: str, ready: str, shot: str | None = None) -> str:
+    """Open `url`, wait for the `ready` text and the script's end, check the bar; returns the visible text."""
     page.goto(url)
+    page.get_by_text(ready).first.wait_for()
     wait_idle(page)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
     page.wait_for_timeout(800)  # images and charts a name could have planted get their chance to load
@@ -106,25 +112,36 @@ def visit(page, url: str, shot: str | None = None) -> str:
 
 
 def test_hostile_names_are_plain_text_on_every_page(page, server):
-    url, store = server
-    remaining = [label for label in HOSTILE_NAMES if label != TRAINED]
+    url, store, model = server
     # Home lists the latest six runs, so the names go in in batches, with a look at Home after each.
-    batches = [remaining[: HOME_SHOWS - 1]]  # with the trained run: six
-    batches += [remaining[i : i + HOME_SHOWS] for i in range(HOME_SHOWS - 1, len(remaining), HOME_SHOWS)]
-    stored = [TRAINED]
+    labels = list(HOSTILE_NAMES)
+    batches = [labels[i : i + HOME_SHOWS] for i in range(0, len(labels), HOME_SHOWS)]
+    stored = []
     for number, batch in enumerate(batches):
         stored += add_runs(store, batch)
-        home = " ".join(visit(page, url, shot="names-home.png" if number == 0 else None).split())
+        home = " ".join(visit(page, url, "Latest runs", shot="names-home.png" if number == 0 else None).split())
         for label in stored[-HOME_SHOWS:]:
             assert " ".join(HOSTILE_NAMES[label].split()) in home, f"Home shows {label!r} literally"
 
-    train = visit(page, f"{url}/train")
+    trained = next(run for run in store.runs() if run.name == HOSTILE_NAMES[TRAINED])
+    store.save_model(trained.id, model.result())  # now Evaluate and Draw have a model to show
+    train = visit(page, f"{url}/train", "(started elsewhere)")
     assert HOSTILE_NAMES[RUNNING] in train, "the Train page shows the running run's name literally"
-    for path in ("evaluate", "draw"):
-        visit(page, f"{url}/{path}")
+    for path, ready in (("evaluate", "Most confident mistakes"), ("draw", "Your own test set")):
+        visit(page, f"{url}/{path}", ready)
         assert (
             page.locator("[data-testid='stSelectbox'] input")
             .first.input_value()
-            .startswith(f"#1 {HOSTILE_NAMES[TRAINED]}")
+            .startswith(f"#{trained.id} {HOSTILE_NAMES[TRAINED]}")
         ), f"{path} picks the trained run by its literal name"
-    visit(page, f"{url}/runs", shot="names-runs.png")
+    visit(page, f"{url}/runs", "Import a model", shot="names-runs.png")
+
+    # Select every row (the table's header checkbox): the overlay chart's legend names each run.
+    table = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(table["x"] + 16, table["y"] + 17)
+    page.locator(".js-plotly-plot .legendtext").first.wait_for()
+    wait_idle(page)
+    legend = page.evaluate("() => [...document.querySelectorAll('.legendtext')].map(t => t.textContent)")
+    page.screenshot(path=ARTIFACTS / "names-runs-overlay.png", full_page=True)
+    assert any(HOSTILE_NAMES["script"][:30] in text for text in legend), legend
+    assert page.evaluate(MARKUP_FROM_NAMES) == [] and page.requests_from_names == []
