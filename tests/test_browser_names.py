@@ -125,7 +125,7 @@ def test_hostile_names_are_plain_text_on_every_page(page, server):
 
     trained = next(run for run in store.runs() if run.name == HOSTILE_NAMES[TRAINED])
     store.save_model(trained.id, model.result())  # now Evaluate and Draw have a model to show
-    train = visit(page, f"{url}/train", "(started elsewhere)")
+    train = visit(page, f"{url}/train", "(started elsewhere)", shot="names-train.png")
     assert HOSTILE_NAMES[RUNNING] in train, "the Train page shows the running run's name literally"
     for path, ready in (("evaluate", "Most confident mistakes"), ("draw", "Your own test set")):
         visit(page, f"{url}/{path}", ready)
