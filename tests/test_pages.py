@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_names import as_shown
 from streamlit.testing.v1 import AppTest
 
 from dlapp.config import RunConfig
@@ -124,7 +125,7 @@ def test_a_bad_setting_shows_its_sentence_and_disables_train(empty_store, widget
     assert not train_button(at).disabled
     getattr(at, widget)(key=f"cfg_{field}").set_value(value).run()
     assert_clean(at)
-    assert [e.value for e in at.error] == [message]
+    assert [as_shown(e.value) for e in at.error] == [message]
     assert train_button(at).disabled
 
 
@@ -132,7 +133,9 @@ def test_the_error_sentence_follows_the_value_typed_last(empty_store):
     at = open_page("pages/train.py")
     for typed in (0.0, -1.0, 50.0):
         at.number_input(key="cfg_learning_rate").set_value(typed).run()
-    assert [e.value for e in at.error] == ["Learning rate must be greater than 0 and at most 10; you typed 50."]
+    assert [as_shown(e.value) for e in at.error] == [
+        "Learning rate must be greater than 0 and at most 10; you typed 50."
+    ]
 
 
 def test_settings_survive_a_visit_to_other_pages(empty_store):

@@ -30,12 +30,14 @@ from dlapp.ui.runs import (
     render_runs_table,
 )
 from dlapp.ui.settings import render_model_summary, render_settings
+from dlapp.ui.text import escape_markdown
 from dlapp.ui.training import is_training, render_shown_run, render_train_button, shown_run
 
 __all__ = [
     "STATUS_ICONS",
     "dataset_title",
     "draw_models",
+    "escape_markdown",
     "evaluation_report",
     "friendly_errors",
     "get_store",

@@ -9,6 +9,7 @@ import streamlit as st
 from dlapp.config import ARCH_FIELDS, ConfigError, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS
 from dlapp.ui.common import ARCH_TITLES, field_label, friendly_errors, keras_ready
+from dlapp.ui.text import escape_markdown
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
 DATA_FIELDS = ("validation_split", "train_subset")
@@ -131,7 +132,7 @@ def render_settings() -> tuple[RunConfig | None, str | None]:
         with st.expander(title, expanded=title not in ("Data", "Augmentation") or bad_field in names):
             _render_section(names, error, bad_field)
     if error and bad_field not in shown:
-        st.error(error, icon=":material/edit:")
+        st.error(escape_markdown(error), icon=":material/edit:")
     return config, error
 
 
@@ -155,7 +156,7 @@ def _render_section(names: tuple[str, ...], error: str | None, bad_field: str | 
 
 def _render_error(error: str | None, bad_field: str | None, names) -> None:
     if error and bad_field in names:
-        st.error(error, icon=":material/edit:")
+        st.error(escape_markdown(error), icon=":material/edit:")
 
 
 @st.cache_data(show_spinner="Building the model…", max_entries=32)

@@ -9,6 +9,7 @@ import streamlit as st
 from dlapp import plots
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
 from dlapp.ui.settings import current_config
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
@@ -59,7 +60,7 @@ def render_train_button(store: RunStore, error: str | None, busy: bool) -> None:
             icon=":material/play_arrow:",
             width="stretch",
             disabled=reason is not None,
-            help=reason or "Start training with these settings; it keeps going if you switch pages.",
+            help=escape_markdown(reason or "Start training with these settings; it keeps going if you switch pages."),
             on_click=start_training,
             args=(store,),
         )
@@ -76,7 +77,7 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
     training = is_training(run)
     if training and not own:
         st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
-    st.subheader(f"Run #{run.id}: {run.name}" + ("" if own else " (started elsewhere)"))
+    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}" + ("" if own else " (started elsewhere)"))
     if training and get_job(run.id) is not None:
         render_live_training(run.id)
     elif training:
@@ -100,7 +101,7 @@ def _event_cache(run_id: int) -> dict:
 def collect_events(job) -> dict:
     cache = _event_cache(job.run_id)
     for event in job.events_since(cache["index"]):
-        cache["index"] += 1
+        cache["index"] = event.index + 1  # dropped batch events leave gaps: never count
         data = event.data
         if event.kind == "batch":
             steps = max(int(data.get("steps") or 1), 1)
@@ -191,7 +192,7 @@ def render_run_result(store: RunStore, run: Run) -> None:
     """A finished (or stopped, failed, interrupted) run: status, test metrics, curves."""
     icon = STATUS_ICONS.get(run.status, "")
     if run.status == "failed":
-        st.error(f"Run #{run.id} failed: {run.error or 'no detail recorded'}", icon=":material/error:")
+        st.error(f"Run #{run.id} failed: {escape_markdown(run.error or 'no detail recorded')}", icon=":material/error:")
     elif run.status == "interrupted":
         st.warning(f"Run #{run.id} was interrupted (the server stopped while it trained).", icon=":material/warning:")
     elif run.status == "stopped":
