@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from dlapp.errors import EmptyCanvas
 from dlapp.ui.common import friendly_errors, run_model, runs_with_model
@@ -35,6 +34,10 @@ def _clear_canvas() -> None:
 
 def render_canvas() -> np.ndarray | None:
     """The drawing canvas and its Clear button; the canvas image (280, 280, 4) uint8, or None."""
+    # Imported here: the component registers itself on import, which needs a running Streamlit
+    # server, and the Home page (which imports dlapp.ui) has no use for it.
+    from streamlit_drawable_canvas import st_canvas
+
     canvas = st_canvas(
         stroke_width=18,
         stroke_color="#000000",
