@@ -6,6 +6,7 @@ from dlapp import ui
 
 ui.page_setup("Runs")
 store = ui.get_store()
+store.refresh()  # runs whose process died since the server started show as interrupted
 runs = store.runs()
 
 if not runs:

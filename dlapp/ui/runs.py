@@ -12,6 +12,7 @@ import streamlit as st
 from dlapp import plots
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
+from dlapp.names import MAX_NAME_LENGTH
 from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
 from dlapp.ui.text import escape_markdown
 
@@ -98,7 +99,7 @@ def render_overlay(store: RunStore, chosen: list[Run]) -> None:
 
 def render_rename(store: RunStore, run: Run) -> None:
     with st.form(f"rename_{run.id}", border=False):
-        name = st.text_input("Name", value=run.name, max_chars=80)
+        name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH)
         if st.form_submit_button("Rename"):
             with friendly_errors():
                 store.rename(run.id, name)
