@@ -102,12 +102,19 @@ class TrainingJob:
         name: str | None = None,
         *,
         callbacks: Sequence[Any] = (),
+        owner: str | None = None,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...).
+
+        `owner`: who started it in shared mode (recorded in the store; the fair queue takes owners in turn).
+        """
         self.config = config.validate()
         self.callbacks = list(callbacks)
         self.store = store if store is not None else RunStore()
         self.run_id = self.store.create_run(config, name)
+        self.owner = owner
+        if owner is not None:
+            self.store.owners.set("run", self.run_id, owner)
         self.stop_requested = False  # read by EventCallback after every batch
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dlapp import drawings, liveness
+from dlapp import drawings, liveness, owners
 from dlapp.config import CLASSIFIERS, RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
@@ -119,6 +119,7 @@ class RunStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + drawings.SCHEMA)
         self._drawings = drawings.Drawings(self._db)
+        self.owners = owners.Owners(self._db)  # shared mode: who owns which run (see dlapp.owners)
         self.refresh()
         self._remove_stale_temp_files()
 
