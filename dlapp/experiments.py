@@ -56,10 +56,12 @@ def start_search(
     minutes: float | None = None,
     name: str = "",
     startup_trials: int = 5,
+    first_trials: list[dict[str, Any]] = (),
 ) -> ExperimentRunner:
     """Validate the space and budget, create the stored study, and start asking for trials.
 
     startup_trials: trials the median pruner lets finish before it compares (Optuna's default 5).
+    first_trials: settings to try before the sampler's own picks (Optuna's `enqueue_trial`).
     """
     check_space(base, space, trials, minutes)
     metric, direction = objective_of(base)
@@ -73,7 +75,9 @@ def start_search(
     }
     experiments = ExperimentStore(store)
     experiment_id = experiments.create(name, "search", base, plan)
-    _study(experiments, experiment_id, plan, create=True)
+    study = _study(experiments, experiment_id, plan, create=True)
+    for params in first_trials:
+        study.enqueue_trial(params)
     return _launch(ExperimentRunner(experiment_id, store))
 
 
