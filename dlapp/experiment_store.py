@@ -175,7 +175,10 @@ class ExperimentStore:
                 "JOIN runs r ON r.id = er.run_id WHERE er.experiment_id = ? ORDER BY er.run_id",
                 (int(experiment_id),),
             ).fetchall()
-        return [Member(run_id, json.loads(settings), bool(pruned), trial, params) for run_id, settings, pruned, trial, params in rows]
+        return [
+            Member(run_id, json.loads(settings), bool(pruned), trial, params)
+            for run_id, settings, pruned, trial, params in rows
+        ]
 
     def experiment_of(self, run_id: int) -> int | None:
         with self._db() as db:
