@@ -38,10 +38,11 @@ def start_grid(base: RunConfig, grid: dict[str, list[Any]], store: RunStore, nam
     """Validate every combination, then queue them all; ValueError (nothing queued) on bad input."""
     planned = plan_grid(base, grid)
     experiments = ExperimentStore(store)
+    name = name.strip() or " × ".join(grid)
     experiment_id = experiments.create(name, "grid", base, {"vary": grid})
     jobs = []
     for run in planned:
-        job = TrainingJob(run.config, store, name=_run_name(name, experiment_id, run.settings))
+        job = TrainingJob(run.config, store, name=_run_name(name, run.settings))
         experiments.add_run(experiment_id, job.run_id, run.settings)
         jobs.append((job, run))
     return _launch(ExperimentRunner(experiment_id, store, grid_jobs=jobs))
@@ -74,6 +75,7 @@ def start_search(
         "startup_trials": startup_trials,
     }
     experiments = ExperimentStore(store)
+    name = name.strip() or "search of " + ", ".join(dim.name for dim in space)
     experiment_id = experiments.create(name, "search", base, plan)
     study = _study(experiments, experiment_id, plan, create=True)
     for params in first_trials:
@@ -113,8 +115,8 @@ def _launch(runner: ExperimentRunner) -> ExperimentRunner:
     return runner
 
 
-def _run_name(name: str, experiment_id: int, settings: dict[str, Any]) -> str:
-    return f"{name.strip() or f'experiment {experiment_id}'}: {settings_label(settings)}"[:120]
+def _run_name(name: str, settings: dict[str, Any]) -> str:
+    return f"{name}: {settings_label(settings)}"[:120]
 
 
 def _study(experiments: ExperimentStore, experiment_id: int, plan: dict[str, Any], create: bool = False):
@@ -241,7 +243,7 @@ class ExperimentRunner:
         except ValueError:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # check_space saw every corner; kept as a guard
             return
-        job = TrainingJob(config, self.store, name=_run_name(self.experiment.name, self.experiment_id, settings))
+        job = TrainingJob(config, self.store, name=_run_name(self.experiment.name, settings))
         self.experiments.add_run(self.experiment_id, job.run_id, settings, trial_number=trial.number)
         self._current = job
         if self.stop_requested:

@@ -30,6 +30,8 @@ from dlapp.ui.common import (
     runs_with_model,
 )
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.experiment_view import experiment_store, pick_experiment, plain, render_experiment
+from dlapp.ui.experiments import follow_open_in_train, open_in_train, render_new_experiment
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
     RUNS_COLUMNS,
@@ -77,6 +79,8 @@ __all__ = [
     "dataset_title",
     "duration",
     "evaluation_report",
+    "experiment_store",
+    "follow_open_in_train",
     "field_label",
     "friendly_errors",
     "get_store",
@@ -89,6 +93,9 @@ __all__ = [
     "load_dataset",
     "load_model",
     "model_summary",
+    "open_in_train",
+    "pick_experiment",
+    "plain",
     "page_setup",
     "pick_run",
     "render_autoencoder_report",
@@ -98,10 +105,12 @@ __all__ = [
     "render_delete",
     "render_digit",
     "render_downloads",
+    "render_experiment",
     "render_field",
     "render_gallery",
     "render_live_training",
     "render_model_summary",
+    "render_new_experiment",
     "render_personal_test",
     "render_prediction",
     "render_progress",
