@@ -7,6 +7,7 @@ Plotly renders (legend, hover, axis ticks) is HTML-escaped: Plotly reads `<b>` a
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ def _layout(fig: go.Figure, title: str, height: int = 340, **kwargs: Any) -> go.
     fig.update_layout(
         title={"text": html.escape(title), "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin=kwargs.pop("margin", {"l": 10, "r": 10, "t": 40, "b": 10}),
         **kwargs,
     )
     return fig
@@ -62,10 +63,10 @@ def experiment_curves(curves: Sequence[tuple[str, Sequence[dict]]], metric: str)
                 hovertemplate=f"{name}<br>{'validation' if legend else 'training'} {metric}: %{{y:.4f}}"
                 "<br>epoch %{x}<extra></extra>",
             )
-    title = f"{METRIC_TITLES.get(metric, metric)}: validation (solid), training (dotted)"
+    title = f"{METRIC_TITLES.get(metric, metric)} per epoch: validation (solid), training (dotted)"
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
-    legend = {"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0}
-    return _layout(fig, title, height=380, xaxis={"title": "epoch", "dtick": 1}, yaxis=yaxis, legend=legend)
+    legend = {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0.0}
+    return _layout(fig, title, height=400, xaxis={"dtick": 1}, yaxis=yaxis, legend=legend)
 
 
 def best_so_far_chart(values: Sequence[tuple[int, float]], best: Sequence[float], metric: str) -> go.Figure:
@@ -75,21 +76,30 @@ def best_so_far_chart(values: Sequence[tuple[int, float]], best: Sequence[float]
     fig.add_scatter(x=trials, y=[v for _, v in values], mode="markers", name="trial", marker={"color": RUN_COLORS[0]})
     fig.add_scatter(x=trials, y=best, mode="lines", name="best so far", line={"color": RUN_COLORS[1], "shape": "hv"})
     legend = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
-    return _layout(fig, "Best so far", xaxis={"title": "trial", "dtick": 1}, yaxis={"title": metric}, legend=legend)
+    yaxis = {"title": metric.replace("val_", "validation ").replace("_", " ")}
+    return _layout(fig, "Best so far", xaxis={"title": "trial", "dtick": 1}, yaxis=yaxis, legend=legend)
 
 
-def parallel_coordinates(rows: Sequence[dict[str, Any]], settings: Sequence[str], score: str) -> go.Figure:
-    """One line per run across its settings' axes to its score; word settings get one tick per value."""
-    dimensions = [_dimension(name, [row.get(name) for row in rows]) for name in settings]
+def parallel_coordinates(
+    rows: Sequence[dict[str, Any]], settings: Sequence[str], score: str, log_settings: Sequence[str] = ()
+) -> go.Figure:
+    """One line per run across its settings' axes to its score; word settings get one tick per value.
+
+    log_settings: settings searched on a log scale, drawn as log10 so small values do not pile up at 0.
+    """
+    dimensions = [_dimension(name, [row.get(name) for row in rows], name in log_settings) for name in settings]
     scores = [row.get(score) for row in rows]
     dimensions.append({"label": html.escape(score), "values": scores})
     line = {"color": scores, "colorscale": "Viridis", "showscale": False}
-    return _layout(go.Figure(go.Parcoords(dimensions=dimensions, line=line)), "Settings and score", height=360)
+    figure = go.Figure(go.Parcoords(dimensions=dimensions, line=line, labelangle=0, labelside="bottom"))
+    return _layout(figure, "Settings and score", height=360, margin={"l": 50, "r": 50, "t": 50, "b": 40})
 
 
-def _dimension(name: str, values: list[Any]) -> dict[str, Any]:
+def _dimension(name: str, values: list[Any], log: bool) -> dict[str, Any]:
     label = html.escape(name.replace("_", " "))
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        if log and all(v > 0 for v in values):
+            return {"label": f"{label} (log10)", "values": [math.log10(v) for v in values]}
         return {"label": label, "values": values}
     words = sorted({str(v) for v in values})
     index = {word: i for i, word in enumerate(words)}

@@ -160,6 +160,9 @@ def _leaderboard(experiment: Experiment, rows: list[dict]) -> int | None:
         "seconds": st.column_config.NumberColumn(format="%.1f"),
         "name": st.column_config.TextColumn("run name"),
     }
+    for name in experiment_report.varied_settings(experiment):
+        if any(isinstance(row.get(name), float) for row in rows):  # 0.000243, not 0.0002
+            columns[name] = st.column_config.NumberColumn(name, format="%.3g")
     st.markdown(f"**Leaderboard** · ★ marks the best {score}. Click a header to sort; select a row to reuse it.")
     table = st.dataframe(
         shown,
@@ -188,7 +191,8 @@ def _search_charts(store: RunStore, experiment: Experiment, items, rows: list[di
         finished = [row for row in rows if row["status"] == "finished"]
         score = next(k for k in rows[0] if k.startswith("test "))
         settings = experiment_report.varied_settings(experiment)
-        figure = experiment_plots.parallel_coordinates(finished, settings, score)
+        log = [dim["name"] for dim in experiment.plan["space"] if dim.get("log")]
+        figure = experiment_plots.parallel_coordinates(finished, settings, score, log)
         st.plotly_chart(figure, key=f"exp_parallel_{experiment.id}", config=MODE_BAR)
     importances = None if live else _importances(store, experiment.id, len(values))
     if importances:

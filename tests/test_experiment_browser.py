@@ -1,0 +1,82 @@
+"""The Experiments page in a real Chromium: start a two-value grid, watch it, download its CSVs."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, set_number, streamlit_app, wait_idle
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts"
+SLOW = 120_000  # ms: the first Keras step imports TensorFlow on a shared 2-core machine
+
+
+@pytest.fixture
+def page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    chromium = chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with streamlit_app(tmp_path) as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 2400}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(SLOW)
+        page.goto(f"{url}/experiments")
+        wait_idle(page)
+        yield page
+        browser.close()
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def download(page, button: str, tmp_path) -> list[dict]:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button).click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_two_value_grid_from_the_page_trains_two_runs_and_exports_them(page, tmp_path):
+    page.get_by_text("Base settings").wait_for()
+    set_number(page, "Epochs", 2)
+    page.locator("[data-testid='stExpander'] summary", has_text="Data").click()
+    set_number(page, "Training subset size (0 = all)", 300)
+    choose(page, "Setting 1", "Optimizer")
+    values = page.get_by_label("Values").first
+    values.fill("sgd, adam")
+    values.press("Enter")
+    wait_idle(page)
+    page.get_by_text("2 runs of 2 epoch(s) each.").wait_for()
+    page.get_by_role("button", name="Start experiment").click()
+    page.get_by_text(re.compile(r"running ·")).wait_for()
+    page.get_by_text(re.compile(r"finished · 2 finished")).wait_for(timeout=300_000)
+    wait_idle(page)
+    page.screenshot(path=ARTIFACTS / "browser-experiment-finished.png")
+
+    legend = page.locator(".js-plotly-plot").first.locator(".legend .traces text.legendtext")
+    assert legend.all_text_contents() == ["#1 sgd", "#2 adam"]
+    rows = page.locator("[data-testid='stDataFrame'] [role='row']")
+    assert rows.count() == 3  # the header and two runs
+
+    board = download(page, "Leaderboard (.csv)", tmp_path)
+    assert [row["optimizer"] for row in board] == ["sgd", "adam"]
+    assert [row["status"] for row in board] == ["finished", "finished"]
+    assert sum(row["best"] == "True" for row in board) == 1
+    epochs = download(page, "Every epoch of every run (.csv)", tmp_path)
+    assert [(row["optimizer"], row["epoch"]) for row in epochs] == [
+        ("sgd", "1"),
+        ("sgd", "2"),
+        ("adam", "1"),
+        ("adam", "2"),
+    ]
+    assert all(float(row["val_accuracy"]) >= 0 for row in epochs)

@@ -1,0 +1,76 @@
+"""The Experiments page in AppTest: empty, a finished grid (trained for real), bad grid input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dlapp import experiments
+from dlapp.config import RunConfig
+from dlapp.store import RunStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+TINY = RunConfig.from_flat(dataset="mnist-sample", train_subset=200, hidden_units=(16,), batch_size=64, epochs=1)
+ODD_NAME = "*odd* [name](http://x) <b>"
+
+
+def open_experiments() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def finished_grid(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("grid")
+    runner = experiments.start_grid(TINY, {"optimizer": ["sgd", "adam"]}, RunStore(data_dir), name=ODD_NAME)
+    assert experiments.wait_all(runner, timeout=300) == "finished"
+    return data_dir
+
+
+def test_the_empty_page_invites_a_first_experiment_with_start_disabled(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    at = open_experiments()
+    assert any("No experiments yet" in info.value for info in at.info)
+    assert at.button(key="exp_start").disabled
+
+
+def test_a_finished_grid_shows_curves_a_leaderboard_with_the_best_row_and_downloads(finished_grid, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(finished_grid))
+    at = open_experiments()
+    board = at.dataframe[0].value
+    assert list(board["optimizer"]) == ["sgd", "adam"]
+    assert list(board["status"]) == ["finished", "finished"] and list(board["best"]).count("★") == 1
+    best = board.loc[board["best"] == "★", "test accuracy"].iloc[0]
+    assert best == board["test accuracy"].max()
+    curves = json.loads(at.get("plotly_chart")[0].proto.spec)
+    legend = [trace["name"] for trace in curves["data"] if trace.get("showlegend", True)]
+    assert [name.split(" ", 1)[1] for name in legend] == ["sgd", "adam"]
+    assert [b.label for b in at.get("download_button")] == ["Leaderboard (.csv)", "Every epoch of every run (.csv)"]
+    # A person-typed name is shown as typed, never as markdown.
+    assert at.subheader[-1].value == r"#1 \*odd\* \[name\]\(http\://x\) \<b\>"
+
+
+@pytest.mark.parametrize(
+    ("values", "sentence"),
+    [
+        ("0, 1.5", "dropout must be at least 0 and less than 1; got 1.5."),
+        ("0, 0", "dropout lists 0 twice; give each value once."),
+        ("0, much", "dropout takes numbers; got 'much'."),
+    ],
+)
+def test_bad_grid_input_is_explained_inline_and_start_stays_disabled(tmp_path, monkeypatch, values, sentence):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    at = open_experiments()
+    at.selectbox(key="exp_grid_name_0").set_value("dropout").run()
+    at.text_input(key="exp_grid_values_0").input(values).run()
+    assert sentence in [error.value for error in at.error]
+    assert at.button(key="exp_start").disabled and at.button(key="exp_start").help == sentence
+    at.text_input(key="exp_grid_values_0").input("0, 0.5").run()
+    assert not at.error and not at.button(key="exp_start").disabled
+    assert "2 runs of 5 epoch(s) each." in [caption.value for caption in at.caption]
