@@ -30,7 +30,8 @@ def plain(text: str) -> str:
 
 
 def experiment_label(experiment: Experiment) -> str:
-    return f"#{experiment.id} {experiment.name} · {experiment.kind} · {experiment.status}"
+    # No status here: a selectbox keeps its first labels while the experiment moves on.
+    return f"#{experiment.id} {experiment.name} · {experiment.kind} · {experiment.created[:16].replace('T', ' ')}"
 
 
 def experiment_store(store: RunStore):
