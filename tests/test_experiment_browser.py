@@ -80,3 +80,14 @@ def test_a_two_value_grid_from_the_page_trains_two_runs_and_exports_them(page, t
         ("adam", "2"),
     ]
     assert all(float(row["val_accuracy"]) >= 0 for row in epochs)
+
+    # Open the sgd run in Train: its settings fill the Train page's widgets.
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(grid["x"] + 15, grid["y"] + 35 + 35 / 2)  # the first row's selection box
+    wait_idle(page)
+    page.get_by_role("button", name="Open run #1 in Train").click()
+    page.wait_for_url(re.compile(r"/train$"))
+    wait_idle(page)
+    optimizer = page.get_by_label("Optimizer", exact=True)
+    assert "sgd" in optimizer.locator("xpath=ancestor::div[@data-baseweb='select']").inner_text()
+    assert page.get_by_label("Epochs", exact=True).input_value() == "2"

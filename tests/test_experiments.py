@@ -130,6 +130,23 @@ def test_a_grid_trains_every_run_and_goes_on_past_a_failing_one(tmp_path, monkey
     assert ExperimentStore(store).experiment(runner.experiment_id).status == "finished"
 
 
+def test_stop_cancels_the_queued_runs_and_stops_the_training_one_after_its_batch(tmp_path):
+    store = RunStore(tmp_path)
+    runner = experiments.start_grid(TINY.replace(epochs=100), {"seed": [1, 2, 3]}, store)
+    first = runner.run_ids[0]
+    deadline = time.monotonic() + 300
+    while not store.epochs(first):  # the first run has trained an epoch; the other two wait in the queue
+        assert time.monotonic() < deadline, "the first run never finished an epoch"
+        time.sleep(0.05)
+    runner.stop()
+    assert experiments.wait_all(runner, timeout=300) == "stopped"
+    runs = [store.run(run_id) for run_id in runner.run_ids]
+    assert [run.status for run in runs] == ["stopped", "stopped", "stopped"]
+    assert 1 <= runs[0].epochs_completed < 100 and runs[0].model_path  # the partial model is kept
+    assert [run.epochs_completed for run in runs[1:]] == [0, 0]
+    assert ExperimentStore(store).experiment(runner.experiment_id).status == "stopped"
+
+
 def test_a_search_reports_every_epoch_to_optuna_and_resumes_after_a_stop(tmp_path):
     store = RunStore(tmp_path)
     space = [parse_dimension("learning_rate=1e-3:3e-2:log"), parse_dimension("activation=relu,tanh")]
@@ -161,13 +178,13 @@ def test_the_median_pruner_stops_a_hopeless_trial_and_its_run_is_kept_as_pruned(
     space = [parse_dimension("learning_rate=1e-7:1e-1:log")]
     first_trials = [{"learning_rate": 1e-2}, {"learning_rate": 1e-7}]  # a good rate, then a hopeless one
     runner = experiments.start_search(
-        TINY.replace(epochs=12, optimizer="sgd"), space, store, trials=2, startup_trials=1, first_trials=first_trials
+        TINY.replace(epochs=10, optimizer="sgd"), space, store, trials=2, startup_trials=1, first_trials=first_trials
     )
     assert experiments.wait_all(runner, timeout=300) == "finished"
     good, hopeless = ExperimentStore(store).members(runner.experiment_id)
-    assert not good.pruned and store.run(good.run_id).epochs_completed == 12
+    assert not good.pruned and store.run(good.run_id).epochs_completed == 10
     assert hopeless.pruned and store.run(hopeless.run_id).status == "stopped"
-    assert 1 <= store.run(hopeless.run_id).epochs_completed < 12
+    assert 1 <= store.run(hopeless.run_id).epochs_completed < 10
     study = optuna.load_study(study_name=f"experiment-{runner.experiment_id}", storage=_url(store))
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
 
