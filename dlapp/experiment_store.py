@@ -10,7 +10,6 @@ ordinary runs. Every call opens its own short-lived connection, as RunStore does
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import time
@@ -20,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dlapp import liveness
 from dlapp.config import RunConfig
 from dlapp.errors import StoreError
+from dlapp.names import clean_optional_name
 
 EXPERIMENT_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 KINDS = ("grid", "search")
@@ -38,7 +39,8 @@ CREATE TABLE IF NOT EXISTS experiments (
     status TEXT NOT NULL,
     error TEXT,
     pid INTEGER,
-    hostname TEXT
+    hostname TEXT,
+    pid_started TEXT
 );
 CREATE TABLE IF NOT EXISTS experiment_runs (
     run_id INTEGER PRIMARY KEY,
@@ -87,6 +89,7 @@ class ExperimentStore:
         self.study_url = f"sqlite:///{Path(run_store.data_dir) / STUDY_FILE}"
         with self._db() as db:
             db.executescript(SCHEMA)
+        self.refresh()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -105,16 +108,18 @@ class ExperimentStore:
     # -- experiments -----------------------------------------------------------------------
 
     def create(self, name: str, kind: str, base: RunConfig, plan: dict[str, Any]) -> int:
+        """A new running experiment owned by this process; a name breaking the name rule raises InvalidName."""
         if kind not in KINDS:
             raise ValueError(f"Unknown experiment kind {kind!r}; expected grid or search.")
+        name = clean_optional_name(name, "experiment name")
         with self._db() as db:
             cursor = db.execute(
-                "INSERT INTO experiments (name, created, kind, base_config, plan, status, pid, hostname) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                (name.strip(), _now(), kind, base.to_json(), json.dumps(plan), os.getpid(), socket.gethostname()),
+                "INSERT INTO experiments (name, created, kind, base_config, plan, status, pid, hostname, pid_started) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (name or "", _now(), kind, base.to_json(), json.dumps(plan), *liveness.this_process()),
             )
             experiment_id = int(cursor.lastrowid)
-            if not name.strip():
+            if not name:
                 db.execute("UPDATE experiments SET name = ? WHERE id = ?", (f"{kind} {experiment_id}", experiment_id))
         return experiment_id
 
@@ -123,12 +128,11 @@ class ExperimentStore:
             raise ValueError(f"Unknown experiment status {status!r}; expected one of {', '.join(EXPERIMENT_STATUSES)}.")
         with self._db() as db:
             db.execute(
-                "UPDATE experiments SET status = ?, error = ?, pid = ?, hostname = ? WHERE id = ?",
-                (status, error, os.getpid(), socket.gethostname(), int(experiment_id)),
+                "UPDATE experiments SET status = ?, error = ?, pid = ?, hostname = ?, pid_started = ? WHERE id = ?",
+                (status, error, *liveness.this_process(), int(experiment_id)),
             )
 
     def experiment(self, experiment_id: int) -> Experiment:
-        self._mark_interrupted()
         with self._db() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM experiments WHERE id = ?", (int(experiment_id),)).fetchone()
         if row is None:
@@ -139,7 +143,6 @@ class ExperimentStore:
 
     def experiments(self) -> list[Experiment]:
         """Every experiment, newest first."""
-        self._mark_interrupted()
         with self._db() as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM experiments ORDER BY id DESC").fetchall()
         return [_experiment_from_row(row) for row in rows]
@@ -187,20 +190,25 @@ class ExperimentStore:
 
     # -- crash recovery --------------------------------------------------------------------
 
-    def _mark_interrupted(self) -> None:
-        """An experiment left running by a process of this host that no longer exists is "interrupted"."""
-        host = socket.gethostname()
+    def refresh(self) -> int:
+        """Mark experiments left running by a process of this host that no longer exists "interrupted".
+
+        Done when the store opens (as RunStore does); reads never write. Returns how many it marked.
+        """
         with self._db() as db:
             rows = db.execute(
-                "SELECT id, pid FROM experiments WHERE status = 'running' AND hostname = ?", (host,)
+                "SELECT id, pid, pid_started FROM experiments WHERE status = 'running' AND hostname = ?",
+                (socket.gethostname(),),
             ).fetchall()
-            dead = [(experiment_id,) for experiment_id, pid in rows if not _alive(pid)]
+            dead = [(row[0],) for row in rows if not liveness.process_alive(row[1], row[2])]
             if dead:
                 db.executemany(
                     "UPDATE experiments SET status = 'interrupted', "
-                    "error = 'The process running this experiment ended before it finished.' WHERE id = ?",
+                    "error = 'The process running this experiment ended before it finished.' "
+                    "WHERE id = ? AND status = 'running'",
                     dead,
                 )
+        return len(dead)
 
 
 _COLUMNS = "id, name, created, kind, base_config, plan, status, error"
@@ -209,25 +217,6 @@ _COLUMNS = "id, name, created, kind, base_config, plan, status, error"
 def _experiment_from_row(row: tuple) -> Experiment:
     experiment_id, name, created, kind, base, plan, status, error = row
     return Experiment(experiment_id, name, created, kind, RunConfig.from_json(base), json.loads(plan), status, error)
-
-
-def _alive(pid: int | None) -> bool:
-    """Whether the process exists and is not a zombie (Linux /proc, else a signal 0 probe)."""
-    if pid is None:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.exists():
-        try:
-            return stat.read_text().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-        except OSError:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _now() -> str:

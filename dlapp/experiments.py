@@ -28,6 +28,7 @@ from dlapp.experiment_plan import (
 )
 from dlapp.experiment_store import ExperimentStore
 from dlapp.jobs import TrainingJob
+from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 from dlapp.store import RunStore
 
 POLL_SECONDS = 0.1  # how often the runner reads a trial's new epoch events
@@ -38,7 +39,7 @@ def start_grid(base: RunConfig, grid: dict[str, list[Any]], store: RunStore, nam
     """Validate every combination, then queue them all; ValueError (nothing queued) on bad input."""
     planned = plan_grid(base, grid)
     experiments = ExperimentStore(store)
-    name = name.strip() or " × ".join(grid)
+    name = clean_optional_name(name, "experiment name") or " × ".join(grid)
     experiment_id = experiments.create(name, "grid", base, {"vary": grid})
     jobs = []
     for run in planned:
@@ -75,7 +76,7 @@ def start_search(
         "startup_trials": startup_trials,
     }
     experiments = ExperimentStore(store)
-    name = name.strip() or "search of " + ", ".join(dim.name for dim in space)
+    name = clean_optional_name(name, "experiment name") or "search of " + ", ".join(dim.name for dim in space)
     experiment_id = experiments.create(name, "search", base, plan)
     study = _study(experiments, experiment_id, plan, create=True)
     for params in first_trials:
@@ -116,7 +117,8 @@ def _launch(runner: ExperimentRunner) -> ExperimentRunner:
 
 
 def _run_name(name: str, settings: dict[str, Any]) -> str:
-    return f"{name}: {settings_label(settings)}"[:120]
+    """'which optimizer: adam · dropout 0.5', cut to the longest name a run may have."""
+    return f"{name}: {settings_label(settings)}"[:MAX_NAME_LENGTH].strip()
 
 
 def _study(experiments: ExperimentStore, experiment_id: int, plan: dict[str, Any], create: bool = False):
@@ -266,18 +268,23 @@ def _follow(job: TrainingJob, trial, metric: str) -> tuple[float | None, bool]:
 
     Returns (last epoch's score, whether the trial was pruned).
     """
-    seen, last, pruned = 0, None, False
+    seen, reported, last, pruned = 0, -1, None, False
     while True:
         ended = job.done
         events = job.events_since(seen)
         seen += len(events)
         for event in events:
-            if event.kind != "epoch" or pruned or not isinstance(event.data.get(metric), (int, float)):
+            epoch = int(event.data.get("epoch", -1))
+            if event.kind != "epoch" or epoch <= reported or pruned:
                 continue
-            last = float(event.data[metric])
+            reported = epoch  # each epoch once, even if the buffer hands an event over twice
+            value = event.data.get(metric)
+            if not isinstance(value, (int, float)):
+                continue
+            last = float(value)  # a diverged (NaN) last epoch makes the trial fail, below
             if not math.isfinite(last):
                 continue
-            trial.report(last, int(event.data["epoch"]))
+            trial.report(last, epoch)
             if trial.should_prune():
                 pruned = True
                 job.stop()  # after the current batch; the run keeps its partial model

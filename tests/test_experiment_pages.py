@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hostile_names import HOSTILE_NAMES, MAY_BE_REFUSED, is_one_sentence, markdown_strings
 from streamlit.testing.v1 import AppTest
 
 from dlapp import experiments
 from dlapp.config import RunConfig
 from dlapp.store import RunStore
+from dlapp.ui.text import escape_markdown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
@@ -53,7 +55,7 @@ def test_a_finished_grid_shows_curves_a_leaderboard_with_the_best_row_and_downlo
     assert [name.split(" ", 1)[1] for name in legend] == ["sgd", "adam"]
     assert [b.label for b in at.get("download_button")] == ["Leaderboard (.csv)", "Every epoch of every run (.csv)"]
     # A person-typed name is shown as typed, never as markdown.
-    assert at.subheader[-1].value == r"#1 \*odd\* \[name\]\(http\://x\) \<b\>"
+    assert at.subheader[-1].value == "#1 " + escape_markdown(ODD_NAME)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +76,21 @@ def test_bad_grid_input_is_explained_inline_and_start_stays_disabled(tmp_path, m
     at.text_input(key="exp_grid_values_0").input("0, 0.5").run()
     assert not at.error and not at.button(key="exp_start").disabled
     assert "2 runs of 5 epoch(s) each." in [caption.value for caption in at.caption]
+
+
+@pytest.mark.parametrize("label", list(HOSTILE_NAMES))
+def test_a_hostile_experiment_name_is_shown_as_typed_or_refused_in_one_sentence(label, tmp_path, monkeypatch):
+    from dlapp.experiment_store import ExperimentStore
+
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    name = HOSTILE_NAMES[label]
+    try:
+        ExperimentStore(RunStore(tmp_path)).create(name, "grid", TINY, {"vary": {"optimizer": ["adam"]}})
+    except ValueError as exc:
+        assert label in MAY_BE_REFUSED and is_one_sentence(str(exc)), str(exc)
+        return
+    at = open_experiments()
+    risky = [line.strip() for line in name.splitlines() if escape_markdown(line) != line.strip()]
+    for text in markdown_strings(at):
+        for line in risky:
+            assert line not in text.replace(escape_markdown(line), ""), text[:200]

@@ -30,7 +30,7 @@ from dlapp.ui.common import (
     runs_with_model,
 )
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
-from dlapp.ui.experiment_view import experiment_store, pick_experiment, plain, render_experiment
+from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
 from dlapp.ui.experiments import follow_open_in_train, open_in_train, render_new_experiment
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
@@ -97,7 +97,6 @@ __all__ = [
     "model_summary",
     "open_in_train",
     "pick_experiment",
-    "plain",
     "page_setup",
     "pick_run",
     "render_autoencoder_report",

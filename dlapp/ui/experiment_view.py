@@ -13,6 +13,7 @@ import streamlit as st
 from dlapp import experiment_plots, experiment_report
 from dlapp.ui.common import STATUS_ICONS, friendly_errors
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.experiment_store import Experiment
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 1.5
 MODE_BAR = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}  # keeps "Download as PNG"
 PICK_KEY = "exp_pick"  # the experiment selectbox; Start points it at the new experiment
-MARKDOWN_SPECIALS = "\\`*_{}[]()<>#+-.!|~$:"
-
-
-def plain(text: str) -> str:
-    """A person-typed name, escaped so st.markdown shows it as typed (no links, no bold, no HTML)."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
 def experiment_label(experiment: Experiment) -> str:
@@ -56,7 +51,7 @@ def pick_experiment(experiments: list[Experiment]) -> Experiment | None:
 def render_experiment(store: RunStore, experiment: Experiment) -> None:
     from dlapp.experiments import get_runner
 
-    st.subheader(f"#{experiment.id} {plain(experiment.name)}", anchor=False)
+    st.subheader(f"#{experiment.id} {escape_markdown(experiment.name)}", anchor=False)
     if experiment.active and get_runner(experiment.id) is not None:
         _live(store, experiment.id)
         return

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from dlapp.config import ARCH_FIELDS, RunConfig, all_fields
+from dlapp.errors import DlappError
 from dlapp.experiment_plan import MAX_GRID_SETTINGS, MAX_RUNS, check_applies, parse_dimension, parse_grid, plan_grid
 from dlapp.ui.common import field_label, friendly_errors, keras_ready
 from dlapp.ui.settings import KEY
@@ -88,11 +89,12 @@ def render_new_experiment(store: RunStore, base: RunConfig | None, base_error: s
         trials = trials_col.number_input("Trials", 1, MAX_RUNS, 10, key="exp_trials")
         minutes = minutes_col.number_input("Minutes (0 = no limit)", 0.0, 600.0, 0.0, 1.0, key="exp_minutes")
         start, reason = _search_start(store, base, rows, name, int(trials), float(minutes))
+    reason = reason or _name_problem(name)
     if reason and rows:
         st.error(reason, icon=":material/edit:")
     elif reason:
         st.caption(reason)  # nothing typed yet: a hint, not an error
-    _start_button(start, reason)
+    _start_button(None if reason else start, reason)
 
 
 _KIND_HELP = (
@@ -135,6 +137,16 @@ def _search_start(store: RunStore, base: RunConfig, rows: list[str], name: str, 
         return experiments.start_search(base, space, store, trials=trials, minutes=minutes or None, name=name)
 
     return start, None
+
+
+def _name_problem(name: str) -> str | None:
+    from dlapp.names import clean_optional_name
+
+    try:
+        clean_optional_name(name, "experiment name")
+    except (DlappError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _start_button(start, reason: str | None) -> None:
