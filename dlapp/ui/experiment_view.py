@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import experiment_plots, experiment_report
-from dlapp.ui.common import STATUS_ICONS, friendly_errors
+from dlapp.ui.common import STATUS_ICONS
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
 from dlapp.ui.text import escape_markdown
 
@@ -218,14 +218,14 @@ def _downloads(store: RunStore, experiment: Experiment, items, rows: list[dict])
         mime="text/csv",
         icon=":material/download:",
         key=f"exp_csv_board_{experiment.id}",
+        on_click="ignore",
     )
-    with friendly_errors():
-        epochs_csv = experiment_report.to_csv(experiment_report.experiment_epoch_rows(store, items))
     epochs_col.download_button(
         "Every epoch of every run (.csv)",
-        data=epochs_csv,
+        data=lambda: experiment_report.to_csv(experiment_report.experiment_epoch_rows(store, items)),  # on click
         file_name=f"dlapp-experiment-{experiment.id}-epochs.csv",
         mime="text/csv",
         icon=":material/download:",
         key=f"exp_csv_epochs_{experiment.id}",
+        on_click="ignore",
     )
