@@ -5,6 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +64,24 @@ def test_sweep_prints_one_json_object_and_the_runs_export_as_csv(tmp_path, capsy
     epochs = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert sorted(int(row["run"]) for row in epochs) == sorted(run["run_id"] for run in result["runs"])
     assert {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} <= set(epochs[0])
+
+
+def test_ctrl_c_stops_the_experiment_and_keeps_its_runs(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    argv = [*TINY[:-4], "--epochs", "200", "--batch-size", "64", "--vary", "seed=1,2", "--json"]
+    command = [sys.executable, "-m", "dlapp", "sweep", *argv, "--data-dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        for line in process.stderr:  # progress lines; interrupt once the first run has an epoch
+            if re.search(r"epoch [1-9]\d*/200", line):
+                break
+            assert time.monotonic() < deadline, "the sweep never reported an epoch"
+        os.kill(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert process.returncode == 130
+    assert result["status"] == "stopped"
+    assert [run["status"] for run in result["runs"]] == ["stopped", "stopped"]

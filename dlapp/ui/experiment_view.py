@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import experiment_plots, experiment_report
-from dlapp.ui.common import STATUS_ICONS
+from dlapp.ui.common import STATUS_ICONS, friendly_errors, keras_ready
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
 from dlapp.ui.text import escape_markdown
 
@@ -57,7 +57,24 @@ def render_experiment(store: RunStore, experiment: Experiment) -> None:
         return
     if experiment.active:
         st.info("This experiment runs in another process; its finished epochs are shown.", icon=":material/sync:")
+    elif experiment.kind == "search" and experiment.status in ("stopped", "interrupted"):
+        st.button(
+            "Resume search",
+            icon=":material/play_arrow:",
+            key=f"resume_{experiment.id}",
+            on_click=_resume,
+            args=(store, experiment.id),
+            help="Carry on until the budget is used; Optuna keeps what the earlier trials taught it.",
+        )
     _body(store, experiment, live=False)
+
+
+def _resume(store: RunStore, experiment_id: int) -> None:
+    from dlapp.experiments import resume
+
+    with friendly_errors():
+        keras_ready()
+        resume(experiment_id, store)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
