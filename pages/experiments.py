@@ -7,7 +7,6 @@ from dlapp import ui
 ui.follow_open_in_train()
 ui.page_setup("Experiments")
 store = ui.get_store()
-experiments = ui.experiment_store(store)
 
 settings_col, new_col = st.columns([2, 3], gap="large")
 with settings_col:
@@ -20,7 +19,7 @@ with new_col:
 
 st.divider()
 with ui.friendly_errors():
-    shown = ui.pick_experiment(experiments.experiments())
+    shown = ui.pick_experiment(ui.experiment_store(store).experiments())
     if shown is None:
         st.info(
             "No experiments yet: pick a setting and its values above, then Start. "
