@@ -272,12 +272,12 @@ def _follow(job: TrainingJob, trial, metric: str) -> tuple[float | None, bool]:
     while True:
         ended = job.done
         events = job.events_since(seen)
-        seen += len(events)
+        seen = events[-1].index + 1 if events else seen  # batch events may be dropped: keep the stream's place
         for event in events:
             epoch = int(event.data.get("epoch", -1))
             if event.kind != "epoch" or epoch <= reported or pruned:
                 continue
-            reported = epoch  # each epoch once, even if the buffer hands an event over twice
+            reported = epoch
             value = event.data.get(metric)
             if not isinstance(value, (int, float)):
                 continue
