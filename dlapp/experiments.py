@@ -256,6 +256,7 @@ class ExperimentRunner:
         self._current = None
         if pruned:
             self.experiments.mark_pruned(job.run_id)
+            self.store.set_status(job.run_id, "pruned")  # stopped by the search, not by a person or an error
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         elif job.status == "finished" and last is not None and math.isfinite(last):
             study.tell(trial, last)

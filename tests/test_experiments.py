@@ -183,7 +183,7 @@ def test_the_median_pruner_stops_a_hopeless_trial_and_its_run_is_kept_as_pruned(
     assert experiments.wait_all(runner, timeout=300) == "finished"
     good, hopeless = ExperimentStore(store).members(runner.experiment_id)
     assert not good.pruned and store.run(good.run_id).epochs_completed == 10
-    assert hopeless.pruned and store.run(hopeless.run_id).status == "stopped"
+    assert hopeless.pruned and store.run(hopeless.run_id).status == "pruned"
     assert 1 <= store.run(hopeless.run_id).epochs_completed < 10
     study = optuna.load_study(study_name=f"experiment-{runner.experiment_id}", storage=_url(store))
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
