@@ -85,3 +85,11 @@ def test_ctrl_c_stops_the_experiment_and_keeps_its_runs(tmp_path):
     assert process.returncode == 130
     assert result["status"] == "stopped"
     assert [run["status"] for run in result["runs"]] == ["stopped", "stopped"]
+
+
+def test_the_experiment_bench_refuses_zero_rounds(capsys):
+    from dlapp.tools import bench_experiments
+
+    with pytest.raises(SystemExit) as exit_info:
+        bench_experiments.main(["--rounds", "0"])
+    assert exit_info.value.code == 2 and "--rounds and --epochs must be at least 1." in capsys.readouterr().err
