@@ -50,7 +50,9 @@ def test_a_finished_grid_shows_curves_a_leaderboard_with_the_best_row_and_downlo
     assert list(board["status"]) == ["finished", "finished"] and list(board["best"]).count("★") == 1
     best = board.loc[board["best"] == "★", "test accuracy"].iloc[0]
     assert best == board["test accuracy"].max()
-    curves = json.loads(at.get("plotly_chart")[0].proto.spec)
+    chart = at.get("plotly_chart")[0].proto
+    assert json.loads(chart.config).get("displayModeBar", True)  # the toolbar saves the curves as PNG
+    curves = json.loads(chart.spec)
     legend = [trace["name"] for trace in curves["data"] if trace.get("showlegend", True)]
     assert [name.split(" ", 1)[1] for name in legend] == ["sgd", "adam"]
     assert [b.label for b in at.get("download_button")] == ["Leaderboard (.csv)", "Every epoch of every run (.csv)"]
@@ -94,3 +96,12 @@ def test_a_hostile_experiment_name_is_shown_as_typed_or_refused_in_one_sentence(
     for text in markdown_strings(at):
         for line in risky:
             assert line not in text.replace(escape_markdown(line), ""), text[:200]
+
+
+def test_the_runs_page_offers_the_runs_and_every_epoch_as_csv(finished_grid, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(finished_grid))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Runs table (.csv)" in labels and "Every epoch of every run (.csv)" in labels

@@ -32,6 +32,7 @@ from dlapp.ui.common import (
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
 from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
 from dlapp.ui.experiments import follow_open_in_train, open_in_train, render_new_experiment
+from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
     RUNS_COLUMNS,
@@ -117,6 +118,7 @@ __all__ = [
     "render_progress",
     "render_reconstruction",
     "render_rename",
+    "render_runs_csv",
     "render_run_result",
     "render_settings",
     "render_test_metrics",

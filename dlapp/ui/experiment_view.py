@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import experiment_plots, experiment_report
+from dlapp.plots import PNG_MODE_BAR
 from dlapp.ui.common import STATUS_ICONS, friendly_errors, keras_ready
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
 from dlapp.ui.text import escape_markdown
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from dlapp.store import RunStore
 
 REFRESH_SECONDS = 1.5
-MODE_BAR = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}  # keeps "Download as PNG"
+MODE_BAR = PNG_MODE_BAR  # "Download plot as PNG" in each chart's toolbar
 PICK_KEY = "exp_pick"  # the experiment selectbox; Start points it at the new experiment
 
 
