@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS experiment_runs_by_experiment ON experiment_runs (exp
 """
 
 
+_SCHEMA_READY: set[Path] = set()  # databases whose experiment tables this process has created
+
+
 @dataclass(frozen=True)
 class Experiment:
     id: int
@@ -87,8 +90,10 @@ class ExperimentStore:
     def __init__(self, run_store: Any):
         self.db_path = Path(run_store.db_path)
         self.study_url = f"sqlite:///{Path(run_store.data_dir) / STUDY_FILE}"
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        if self.db_path not in _SCHEMA_READY:  # a page opens this store several times a second
+            with self._db() as db:
+                db.executescript(SCHEMA)
+            _SCHEMA_READY.add(self.db_path)
         self.refresh()
 
     @contextmanager
