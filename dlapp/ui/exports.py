@@ -12,12 +12,14 @@ if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
 
 
-def render_runs_csv(store: RunStore, runs: list[Run], table: list[dict]) -> None:
+def render_runs_csv(store: RunStore, runs: list[Run]) -> None:
     """Two download buttons; the files are made on click, so a rerun of the page stays cheap."""
+    from dlapp.ui.runs import runs_table
+
     table_col, epochs_col = st.columns(2)
     table_col.download_button(
         "Runs table (.csv)",
-        data=lambda: to_csv(table),
+        data=lambda: to_csv(runs_table(runs)),
         file_name="dlapp-runs.csv",
         mime="text/csv",
         icon=":material/download:",
