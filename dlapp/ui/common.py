@@ -153,6 +153,10 @@ def page_setup(title: str) -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.title(title, anchor=False)
+    from dlapp.ui import owner  # shared mode only: keep the visitor's owner token; the teacher's unlock
+
+    owner.keep_owner_token()
+    owner.render_admin_unlock()
 
 
 def run_label(run: Run) -> str:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dlapp import plots
 from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
+from dlapp.ui import owner
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
 from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
@@ -44,8 +45,12 @@ def start_training(store: RunStore) -> None:
     config = current_config()
     if config is None:  # a value typed just before the click is wrong: the page now says which
         return
+    if refusal := owner.start_refusal(store, config):  # shared mode's quotas, checked before queuing
+        st.error(refusal, icon=":material/block:")
+        return
     keras_ready()
-    job = TrainingJob(config, store, name=st.session_state.get("run_name") or None).start()
+    name = st.session_state.get("run_name") or None
+    job = TrainingJob(config, store, name=name, owner=owner.current_owner()).start()
     st.session_state.train_run_id = job.run_id
     st.session_state.pop("watched_run_id", None)
 
@@ -193,7 +198,17 @@ def _live_training(run_id: int) -> None:
         label, hint = (
             ("Cancel", "Leave the queue.") if queued else ("Stop", "Stop after this batch; the model is kept.")
         )
-        if st.button(label, key=f"stop_{run_id}", icon=":material/stop_circle:", width="stretch", help=hint):
+        refusal = owner.run_refusal(job.store, run_id)  # shared mode: only its owner (or the teacher) stops it
+        hint = escape_markdown(refusal) if refusal else hint
+        stop_clicked = st.button(
+            label,
+            key=f"stop_{run_id}",
+            icon=":material/stop_circle:",
+            width="stretch",
+            help=hint,
+            disabled=bool(refusal),
+        )
+        if stop_clicked:
             job.stop()
             st.toast("Leaving the queue…" if queued else "Stopping after the current batch…")
     if queued:
