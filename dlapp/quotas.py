@@ -81,23 +81,29 @@ class UploadLog:
 
     def __init__(self, clock=time.time):
         self._clock = clock
-        self._times: dict[str, deque[float]] = defaultdict(deque)
+        self._times: dict[str, deque[tuple[float, str]]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def refusal(self, owner: str, settings: QuotaSettings) -> str | None:
-        """None, and the upload is counted; else the sentence saying when the next one is allowed."""
+    def refusal(self, owner: str, settings: QuotaSettings, digest: str = "") -> str | None:
+        """None, and the upload is counted; else the sentence saying when the next one is allowed.
+
+        The same file again within the hour (same `digest`, as on every rerun of the page while the
+        file stays in the uploader) is not counted twice.
+        """
         with self._lock:
             now = self._clock()
             times = self._times[owner]
-            while times and now - times[0] >= HOUR:
+            while times and now - times[0][0] >= HOUR:
                 times.popleft()
+            if digest and any(seen == digest for _, seen in times):
+                return None
             if len(times) >= settings.max_uploads_per_hour:
-                wait = _minutes((HOUR - (now - times[0])) / 60.0)
+                wait = _minutes((HOUR - (now - times[0][0])) / 60.0)
                 return (
                     f"You have uploaded {len(times)} files in the last hour, this server's limit; "
                     f"the next upload is allowed in {wait}."
                 )
-            times.append(now)
+            times.append((now, digest))
             return None
 
 

@@ -175,10 +175,13 @@ def test_uploads_are_limited_in_size_and_per_owner_per_hour():
     assert "21.0 MB, over this server's 20 MB limit" in upload_size_refusal(21_000_000, settings)
     now = [0.0]
     log = UploadLog(clock=lambda: now[0])
-    for minute in range(3):
+    for minute in range(2):
         now[0] = minute * 60.0
         assert log.refusal("alice", settings) is None
     assert log.refusal("bob", settings) is None  # another owner's uploads do not count
+    now[0] = 300.0
+    assert log.refusal("alice", settings, digest="same") is None
+    assert log.refusal("alice", settings, digest="same") is None  # the same file on a rerun: not counted again
     now[0] = 600.0
     assert log.refusal("alice", settings).endswith("the next upload is allowed in 50 minutes.")
     now[0] = 3600.0

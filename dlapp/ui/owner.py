@@ -10,6 +10,7 @@ owner with nothing to manage.
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import streamlit as st
 
@@ -110,6 +111,27 @@ def start_refusal(store: RunStore, config: RunConfig, runs: int = 1) -> str | No
     active = sum(1 for run in every_run if run.id in mine and run.status in ACTIVE)
     speed = quotas.measured_speed(config.model.arch, every_run)
     return quotas.jobs_refusal(active, settings, adding=runs) or quotas.run_length_refusal(config, speed, settings)
+
+
+@functools.cache
+def _upload_log() -> quotas.UploadLog:
+    return quotas.UploadLog()
+
+
+def upload_refusal(content: bytes) -> str | None:
+    """None when this visitor may upload this file now (and it is counted); else why not."""
+    if not shared():
+        return None
+    settings = sharing.quota_settings()
+    digest = hashlib.sha256(content).hexdigest()
+    log = _upload_log()
+    return quotas.upload_size_refusal(len(content), settings) or log.refusal(current_owner(), settings, digest)
+
+
+def claim_run(store: RunStore, run_id: int) -> None:
+    """Make this visitor the owner of a run made outside a training job (an imported model)."""
+    if shared():
+        store.owners.set("run", run_id, current_owner())
 
 
 def render_admin_unlock() -> None:

@@ -165,5 +165,9 @@ def import_model(store: RunStore, filename: str, content: bytes) -> int:
     """Keep an uploaded .keras file as a run (see dlapp.modelfile.import_model)."""
     from dlapp.modelfile import import_model
 
+    if refusal := owner.upload_refusal(content):  # shared mode: upload size and uploads per hour
+        raise DlappError(refusal)
     keras_ready()
-    return import_model(store, filename, content)
+    run_id = import_model(store, filename, content)
+    owner.claim_run(store, run_id)
+    return run_id
