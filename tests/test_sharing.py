@@ -235,3 +235,14 @@ def test_a_newcomer_waits_behind_one_run_of_a_busy_owner_not_all_of_them():
     newcomer = SimpleNamespace(owner="b", name="B1")
     scheduler.submit(newcomer)
     assert scheduler.position(newcomer) == 1  # A1 runs; B1 is next, ahead of A2 and A3
+
+
+def test_an_experiment_and_each_of_its_runs_belong_to_whoever_started_it(tmp_path):
+    from dlapp import experiments
+
+    store = RunStore(tmp_path)
+    base = RunConfig.from_flat(arch="mlp", hidden_units=(8,), train_subset=200, epochs=1)
+    runner = experiments.start_grid(base, {"batch_size": [32, 64]}, store, name="mine", owner="alice")
+    assert experiments.wait_all(runner, timeout=300) == "finished"
+    assert store.owners.owner("experiment", runner.experiment_id) == "alice"
+    assert store.owners.owned("run", "alice") == set(runner.run_ids) and len(runner.run_ids) == 2

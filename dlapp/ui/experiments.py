@@ -9,6 +9,7 @@ import streamlit as st
 from dlapp.config import ARCH_FIELDS, RunConfig, all_fields
 from dlapp.errors import DlappError
 from dlapp.experiment_plan import MAX_GRID_SETTINGS, MAX_RUNS, check_applies, parse_dimension, parse_grid, plan_grid
+from dlapp.ui import owner
 from dlapp.ui.common import field_label, friendly_errors, keras_ready
 from dlapp.ui.settings import KEY, SAVED
 
@@ -111,11 +112,13 @@ def _grid_start(store: RunStore, base: RunConfig, rows: list[str], name: str):
     except ValueError as exc:
         return None, str(exc)
     st.caption(f"{len(planned)} runs of {base.train.epochs} epoch(s) each.")
+    if refusal := owner.experiment_refusal(store, [run.config for run in planned]):  # shared mode's quotas
+        return None, refusal
 
     def start():
         from dlapp import experiments
 
-        return experiments.start_grid(base, parse_grid(rows), store, name=name)
+        return experiments.start_grid(base, parse_grid(rows), store, name=name, owner=owner.current_owner())
 
     return start, None
 
@@ -130,11 +133,14 @@ def _search_start(store: RunStore, base: RunConfig, rows: list[str], name: str, 
         check_space(base, space, trials, minutes or None)
     except ValueError as exc:
         return None, str(exc)
+    if refusal := owner.experiment_refusal(store, [base]):  # shared mode: a search trains one trial at a time
+        return None, refusal
 
     def start():
         from dlapp import experiments
 
-        return experiments.start_search(base, space, store, trials=trials, minutes=minutes or None, name=name)
+        by = owner.current_owner()
+        return experiments.start_search(base, space, store, trials=trials, minutes=minutes or None, name=name, owner=by)
 
     return start, None
 

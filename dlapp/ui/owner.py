@@ -101,16 +101,33 @@ def run_refusal(store: RunStore, run_id: int) -> str | None:
     return owners.refusal(current_owner(), store.owners.owner("run", run_id), shared=True, admin=is_admin())
 
 
-def start_refusal(store: RunStore, config: RunConfig, runs: int = 1) -> str | None:
-    """None when this visitor may queue `runs` runs of `config` now; else the quota sentence."""
+def start_refusal(store: RunStore, config: RunConfig) -> str | None:
+    """None when this visitor may queue a run of `config` now; else the quota sentence."""
+    return experiment_refusal(store, [config])
+
+
+def experiment_refusal(store: RunStore, configs: list[RunConfig]) -> str | None:
+    """None when this visitor may queue these runs now (each counts against the quota); else why not."""
     if not shared():
         return None
     settings = sharing.quota_settings()
     every_run = store.runs()
     mine = store.owners.owned("run", current_owner())
     active = sum(1 for run in every_run if run.id in mine and run.status in ACTIVE)
-    speed = quotas.measured_speed(config.model.arch, every_run)
-    return quotas.jobs_refusal(active, settings, adding=runs) or quotas.run_length_refusal(config, speed, settings)
+    if refusal := quotas.jobs_refusal(active, settings, adding=len(configs)):
+        return refusal
+    for config in configs:
+        speed = quotas.measured_speed(config.model.arch, every_run)
+        if refusal := quotas.run_length_refusal(config, speed, settings):
+            return refusal
+    return None
+
+
+def item_refusal(store: RunStore, kind: str, item_id: int) -> str | None:
+    """None when this visitor may stop or change this experiment (or drawing); else why not."""
+    if not shared():
+        return None
+    return owners.refusal(current_owner(), store.owners.owner(kind, item_id), shared=True, admin=is_admin())
 
 
 @functools.cache
