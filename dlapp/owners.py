@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
+import numpy as np
+
 Connect = Callable[..., AbstractContextManager[sqlite3.Connection]]  # connect(readonly=...) -> connection
 
 SCHEMA = """
@@ -96,6 +98,12 @@ class Owners:
         _check_kind(kind)
         with self._connect() as db:
             db.execute("DELETE FROM owners WHERE kind = ? AND item_id = ?", (kind, int(item_id)))
+
+
+def keep_owned(images: np.ndarray, labels: np.ndarray, ids: list[int], owned: set[int]):
+    """The drawings (images (n, 28, 28), labels (n,)) whose id, in the same order, is in `owned`."""
+    keep = np.array([drawing_id in owned for drawing_id in ids], dtype=bool)
+    return images[keep], labels[keep]
 
 
 def _check_kind(kind: str) -> None:

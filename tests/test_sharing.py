@@ -246,3 +246,18 @@ def test_an_experiment_and_each_of_its_runs_belong_to_whoever_started_it(tmp_pat
     assert experiments.wait_all(runner, timeout=300) == "finished"
     assert store.owners.owner("experiment", runner.experiment_id) == "alice"
     assert store.owners.owned("run", "alice") == set(runner.run_ids) and len(runner.run_ids) == 2
+
+
+def test_a_personal_test_set_keeps_only_the_visitors_own_drawings(tmp_path):
+    import numpy as np
+
+    store = RunStore(tmp_path)
+    mine = store.add_drawing(3, np.full((28, 28), 0.5, np.float32))
+    store.owners.set("drawing", mine, "alice")
+    theirs = store.add_drawing(7, np.zeros((28, 28), np.float32))
+    store.owners.set("drawing", theirs, "bob")
+    images, labels = store.drawings()
+    kept_images, kept_labels = owners.keep_owned(
+        images, labels, store.drawing_ids(), store.owners.owned("drawing", "alice")
+    )
+    assert kept_labels.tolist() == [3] and kept_images.shape == (1, 28, 28) and kept_images[0, 0, 0] == 0.5

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dlapp.errors import EmptyCanvas
+from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, run_model, runs_with_model
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 
@@ -88,7 +89,7 @@ def _fingerprint(image: np.ndarray) -> str:
 def _save_drawing(store: RunStore, label: int, image: np.ndarray) -> None:
     """Save-button callback: it runs before the page, so the page already shows Save greyed out."""
     with friendly_errors():
-        store.add_drawing(int(label), image)
+        owner.claim_drawing(store, store.add_drawing(int(label), image))  # shared mode: a personal test set
         st.session_state.saved_drawing = _fingerprint(image)
         st.toast(f"Saved as a {label}.")
 
@@ -111,7 +112,7 @@ def render_test_set(store: RunStore, run: Run, image: np.ndarray | None) -> None
     save_col.button(
         "Save drawing", disabled=reason is not None, help=reason, on_click=_save_drawing, args=(store, label, image)
     )
-    drawn_x, drawn_y = store.drawings()  # after a save: the new drawing counts
+    drawn_x, drawn_y = owner.my_drawings(store)  # after a save: the new drawing counts
     if test_col.button(
         f"Test this model on your {len(drawn_y)} drawing(s)",
         disabled=len(drawn_y) == 0,

@@ -151,6 +151,24 @@ def claim_run(store: RunStore, run_id: int) -> None:
         store.owners.set("run", run_id, current_owner())
 
 
+def claim_drawing(store: RunStore, drawing_id: int) -> None:
+    """A saved drawing belongs to this visitor's personal test set (shared mode)."""
+    if shared():
+        store.owners.set("drawing", drawing_id, current_owner())
+
+
+def my_drawings(store: RunStore):
+    """This visitor's drawings in shared mode (everyone's otherwise): images (n, 28, 28), labels (n,)."""
+    for _ in range(3):  # two reads; another visitor's save or delete in between shows as a length mismatch
+        images, labels = store.drawings()
+        if not shared():
+            return images, labels
+        ids = store.drawing_ids()
+        if len(ids) == len(labels):
+            return owners.keep_owned(images, labels, ids, store.owners.owned("drawing", current_owner()))
+    return images[:0], labels[:0]
+
+
 def render_admin_unlock() -> None:
     """The teacher's password box (shared mode only), in the sidebar."""
     if not shared() or is_admin() or sharing.admin_password() is None:
