@@ -108,7 +108,8 @@ def load_checkpoint(path: str | Path, learning_rate: float | None = None, *, run
         model = load_model_file(path, with_optimizer=True)
     except ModelRejected as exc:
         raise ModelRejected(f"The model file {whose}cannot be continued: {_lower_first(str(exc))}") from exc
-    if model.optimizer is None or not model.optimizer.variables:
+    optimizer = getattr(model, "optimizer", None)  # an uncompiled model has none at all
+    if optimizer is None or not optimizer.variables:
         raise ModelRejected(
             f"The model file {whose}holds no optimizer state, so it cannot be continued; "
             "train it again with its settings instead."
