@@ -92,6 +92,26 @@ def read_checkpoint_info(path: str | Path | None) -> CheckpointInfo | None:
         return None
 
 
+def speed_up_keras_saving() -> None:
+    """Fill the cache Keras 3.x means to keep of which attributes saving skips (in this thread).
+
+    `saving_lib.get_attr_skipset` reads the key "saving_attr_skiplist_<type>" but stores
+    "saving_attr_skipset_<type>", so every save builds reference objects anew: about half of
+    a checkpoint's time. Keras's global state is thread-local, hence per training thread.
+    Only speed depends on it; if a Keras release moves these internals, saving just stays slower.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.saving import saving_lib
+
+        for kind in ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer", "Loss"):
+            key = f"saving_attr_skiplist_{kind}"
+            if global_state.get_global_attribute(key) is None:
+                global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
+    except Exception:
+        pass
+
+
 class CheckpointOwner(Protocol):
     def on_checkpoint(self, info: CheckpointInfo) -> None: ...
 
@@ -129,6 +149,7 @@ def checkpoint_callback(
             self._epochs_trained = 0
 
         def on_train_begin(self, logs=None):
+            speed_up_keras_saving()
             self._last_write = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):

@@ -171,3 +171,12 @@ def test_a_checkpoint_that_cannot_be_written_keeps_the_previous_one_says_so_once
         assert owner.failures == [
             f"A checkpoint could not be written ({reason}); the previous one is kept and training goes on."
         ]
+
+
+def test_saving_reuses_its_skip_lists_once_primed_in_the_training_thread():
+    from keras.src.saving import saving_lib
+
+    from dlapp.checkpoints import speed_up_keras_saving
+
+    speed_up_keras_saving()
+    assert saving_lib.get_attr_skipset("Layer") is saving_lib.get_attr_skipset("Layer")  # cached, not rebuilt
