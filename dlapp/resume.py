@@ -99,6 +99,19 @@ def plan_continuation(run: Run, further_epochs: int, learning_rate: float | None
     return Continuation(run.id, config, initial, learning_rate)
 
 
+def start_continuation(store: RunStore, plan: Continuation, *, start: bool = True):
+    """The continuation as a `TrainingJob` on the same run, queued (unless `start=False`) like any job.
+
+    Only now does the run change: it is queued again with the new epoch count (a run that
+    started training meanwhile is refused by the store), and the continuation is noted.
+    """
+    from dlapp.jobs import TrainingJob
+
+    job = TrainingJob(plan.config, store, continuation=plan)
+    record_continuation(store, plan)
+    return job.start() if start else job
+
+
 def load_checkpoint(path: str | Path, learning_rate: float | None = None, *, run_id: int | None = None):
     """The compiled model of a checkpoint, with its optimizer state; raises ModelRejected with one sentence."""
     from dlapp.modelfile import load_model_file
