@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 INTERVAL_ENV = "DLAPP_CHECKPOINT_SECONDS"
-DEFAULT_INTERVAL = 10.0  # seconds; a checkpoint costs ~0.1 s, so 1% of training time at most
+DEFAULT_INTERVAL = 10.0  # seconds; a checkpoint of a bench model takes 0.05-0.3 s
+MAX_SHARE = 0.02  # of training time a checkpoint may cost: a slow write stretches the interval to stay under it
 INFO_NAME = "dlapp-checkpoint.json"  # Keras ignores entries of the archive it does not know
 TEMP_PREFIX = ".tmp-"  # .tmp-<final stem>-<pid>.keras while a file is being written
 
@@ -135,6 +136,9 @@ def checkpoint_callback(
     seconds (default: `checkpoint_interval()`) have passed since the last checkpoint (or since
     training began), and always once training ends (finished, stopped or stopped early).
 
+    A write that takes long (a big model, a busy disk) stretches the wait before the next one,
+    so checkpoints cost at most `MAX_SHARE` of the time; `min_interval=0` means every epoch.
+
     Put it after every callback that changes the weights at the end (EarlyStopping's restore).
     """
     import keras
@@ -146,6 +150,7 @@ def checkpoint_callback(
             self.saved: CheckpointInfo | None = None  # the last checkpoint written
             self.failing = False  # the last write failed; the owner has been told once
             self._last_write = time.monotonic()
+            self._wait = self.min_interval  # seconds from the last checkpoint to the next
             self._epochs_trained = 0
 
         def on_train_begin(self, logs=None):
@@ -156,7 +161,7 @@ def checkpoint_callback(
             self._epochs_trained = epoch + 1
             last = self.model.stop_training or epoch + 1 == self.params.get("epochs")
             # The last epoch is written by on_train_end, after EarlyStopping has restored its best weights.
-            if not last and time.monotonic() - self._last_write >= self.min_interval:
+            if not last and time.monotonic() - self._last_write >= self._wait:
                 self._write()
 
         def on_train_end(self, logs=None):
@@ -165,14 +170,17 @@ def checkpoint_callback(
 
         def _write(self) -> None:
             info = CheckpointInfo(self._epochs_trained, epochs_planned)
+            began = time.monotonic()
             try:
                 save(self.model, info)
             except Exception as exc:  # a full or read-only disk must not end the training
                 if not self.failing and owner is not None:
                     owner.on_checkpoint_failed(failure_sentence(exc))
-                self.failing = True
+                self.failing, self._last_write = True, time.monotonic()  # retry after an interval, not every epoch
                 return
             self.failing, self.saved, self._last_write = False, info, time.monotonic()
+            if self.min_interval > 0:  # took d seconds: wait d * 49 more, and d is 2% of the whole
+                self._wait = max(self.min_interval, (self._last_write - began) * (1 / MAX_SHARE - 1))
             if owner is not None:
                 owner.on_checkpoint(info)
 

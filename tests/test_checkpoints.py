@@ -180,3 +180,27 @@ def test_saving_reuses_its_skip_lists_once_primed_in_the_training_thread():
 
     speed_up_keras_saving()
     assert saving_lib.get_attr_skipset("Layer") is saving_lib.get_attr_skipset("Layer")  # cached, not rebuilt
+
+
+def test_a_slow_write_stretches_the_interval_so_checkpoints_stay_under_two_percent(monkeypatch):
+    from dlapp import checkpoints
+
+    clock = [0.0]
+    monkeypatch.setattr(checkpoints.time, "monotonic", lambda: clock[0])
+    written: list[float] = []
+
+    def slow_save(model, info):
+        written.append(clock[0])
+        clock[0] += 1.0  # each write takes a second
+
+    callback = checkpoint_callback(slow_save, epochs_planned=100, min_interval=10)
+    callback.set_model(build_compiled(TINY))
+    callback.set_params({"epochs": 100})
+    callback.on_train_begin()
+    for epoch in range(60):
+        clock[0] += 5.0  # an epoch takes five seconds
+        callback.on_epoch_end(epoch)
+    assert written[0] == 10.0  # the first after the 10 s interval
+    gaps = [b - a for a, b in zip(written, written[1:], strict=False)]
+    assert len(written) >= 3 and all(gap >= 50.0 for gap in gaps), written  # 1 s of writing per 50 s at most
+    assert len(written) / clock[0] <= checkpoints.MAX_SHARE
