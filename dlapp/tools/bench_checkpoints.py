@@ -5,8 +5,8 @@
 A checkpoint runs in the training thread at the end of an epoch, so its cost is the time one
 write takes (a `.keras` save with the optimizer state, fsync, rename), paid at most once per
 epoch and at most once per interval: a share of training time of write / max(interval, epoch)
-("share at the interval"). The callback stretches the interval after a slow write so the share
-stays under 2% ("share, stretched"); the first column says whether it had to. Each architecture's bench model (the bench's settings: the
+("share at the interval"). After a slow write the callback stretches the interval so the share
+stays under 2% ("stretched"). Each architecture's bench model (the bench's settings: the
 bundled sample, batch size 32) trains one epoch to time an epoch and to give the optimizer its
 state, then is written `repeats` times into a temporary folder on the data disk.
 """
