@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
+from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -90,6 +91,17 @@ def _as_flags(message: str) -> str:
     return message
 
 
+def _run_name(text: str) -> str | None:
+    """The name rule of dlapp.names, checked before anything is loaded or stored."""
+    try:
+        return clean_optional_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_run_name.__name__ = "run name"  # argparse names the type in its own messages
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -106,7 +118,12 @@ def build_parser() -> OneLineParser:
     train = commands.add_parser(
         "train", parents=[common], allow_abbrev=False, help="Train a model and store the run.", description=_TRAIN_DOC
     )
-    train.add_argument("--name", help="Name of the run (default: architecture and dataset).")
+    train.add_argument(
+        "--name",
+        type=_run_name,
+        help=f"Name of the run, up to {MAX_NAME_LENGTH} characters on one line "
+        "(default: the architecture and the run id, such as cnn-7).",
+    )
     _add_config_flags(train)
 
     commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")

@@ -13,12 +13,12 @@ import streamlit as st
 from dlapp import plots
 from dlapp.data import DATASETS, dataset_info, is_cached
 from dlapp.errors import DlappError
+from dlapp.store import ACTIVE
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
 
 
-ACTIVE = ("queued", "running")
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
     "running": ":material/directions_run:",
