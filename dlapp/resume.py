@@ -139,17 +139,21 @@ def _lower_first(text: str) -> str:
 # -- notes ---------------------------------------------------------------------------------------
 
 
-def _notes_db(store: RunStore) -> closing[sqlite3.Connection]:
+def _notes_db(store: RunStore, *, write: bool) -> closing[sqlite3.Connection]:
+    """A connection to the store's file; a reading one never writes (as the store's own reads)."""
     conn = sqlite3.connect(store.db_path, timeout=30)
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(NOTES_SCHEMA)
+    if write:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(NOTES_SCHEMA)
+    else:
+        conn.execute("PRAGMA query_only=ON")
     return closing(conn)
 
 
 def record_continuation(store: RunStore, plan: Continuation) -> None:
     """Note that the run's epochs from `plan.initial_epoch + 1` on come from a continuation."""
     try:
-        with _notes_db(store) as conn, conn:
+        with _notes_db(store, write=True) as conn, conn:
             conn.execute(
                 "INSERT INTO continuations (run_id, from_epoch, planned_epochs, learning_rate, created) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -166,13 +170,13 @@ def continuation_notes(store: RunStore, run: Run) -> list[str]:
     for the last one, at the epochs the run has now.
     """
     try:
-        with _notes_db(store) as conn, conn:
+        with _notes_db(store, write=False) as conn, conn:
             rows = conn.execute(
                 "SELECT from_epoch, planned_epochs, learning_rate FROM continuations WHERE run_id = ? ORDER BY rowid",
                 (int(run.id),),
             ).fetchall()
     except sqlite3.Error:
-        return []  # notes are an aside; a page still shows the run
+        return []  # no continuation yet (no table), or an unreadable file: the page still shows the run
     notes = []
     for i, (start, planned, learning_rate) in enumerate(rows):
         end = min(planned, rows[i + 1][0] if i + 1 < len(rows) else run.epochs_completed)
