@@ -3,6 +3,8 @@ uninterrupted run, and a run that cannot be continued is refused with one senten
 
 from __future__ import annotations
 
+import sqlite3
+
 import keras
 import numpy as np
 import pytest
@@ -184,6 +186,9 @@ def test_a_training_run_and_impossible_epoch_counts_are_refused(tmp_path):
 def test_continuation_notes_say_which_epochs_came_from_which_continuation(tmp_path):
     store = RunStore(tmp_path)
     run_id = stored_run(store, "interrupted", 6, CheckpointInfo(4, 30))
+    assert continuation_notes(store, store.run(run_id)) == []
+    with sqlite3.connect(store.db_path) as conn:  # reading the notes wrote nothing, not even their table
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'continuations'").fetchall() == []
     plan = plan_continuation(store.run(run_id), 26)
     record_continuation(store, plan)
     for epoch in range(6, 30):
