@@ -86,7 +86,8 @@ def _continue(store: RunStore, run: Run, more: Any, rate: float) -> None:
     new_rate = None if rate == run.config.train.learning_rate else float(rate)
     plan = plan_continuation(run, more, new_rate)
     start_continuation(store, plan)
-    st.session_state.train_run_id = run.id  # the Train page shows it live
+    st.session_state.train_run_id = run.id  # the Train page shows it live...
+    st.session_state.pop(f"events_{run.id}", None)  # ...from the new job's events, not the last job's
 
 
 def use_settings(config: RunConfig) -> None:
@@ -118,3 +119,13 @@ def render_again(run: Run, *, go_to_train: bool = False) -> None:
         if go_to_train:
             st.switch_page(TRAIN_PAGE)
         st.toast(f"The settings of run #{run.id} are filled in.")
+
+
+def render_continuation(store: RunStore, run: Run | None, *, go_to_train: bool = False) -> None:
+    """Under a shown run: which epoch its model is from, 'Continue training' and 'Again with these settings'."""
+    if run is None:
+        return
+    render_model_epoch(store, run)
+    with st.expander("Continue training, or start again with these settings", expanded=run.status == "interrupted"):
+        render_continue(store, run, go_to_train=go_to_train)
+        render_again(run, go_to_train=go_to_train)
