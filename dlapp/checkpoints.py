@@ -121,7 +121,12 @@ class CheckpointOwner(Protocol):
 
 def failure_sentence(exc: BaseException) -> str:
     """One sentence for a checkpoint that could not be written; training goes on regardless."""
-    reason = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
+    from dlapp.errors import DlappError
+
+    text = " ".join(str(exc).split())
+    if isinstance(exc, DlappError):  # already a sentence saying what to do (the store's "free some space")
+        return f"{text.rstrip('.')}; the previous checkpoint is kept and training goes on."
+    reason = getattr(exc, "strerror", None) or text or type(exc).__name__
     return f"A checkpoint could not be written ({reason}); the previous one is kept and training goes on."
 
 

@@ -242,6 +242,8 @@ def test_no_room_for_the_model_file_fails_the_run_with_its_sentence_and_no_parti
         assert job.wait(300) == "failed"
         assert job.error.startswith("Cannot write the model file ")
         assert job.error.endswith("free some space or set DLAPP_DATA_DIR.")
+        # The end's checkpoint failed first, and said so once; the job then tried once more and failed.
+        assert job.checkpoint_problem == job.error[:-1] + "; the previous checkpoint is kept and training goes on."
         run = store.run(job.run_id)
         assert (run.status, run.error, run.model_path) == ("failed", job.error, None)
         assert run.epochs_completed == 1  # the epoch trained before the save is kept
