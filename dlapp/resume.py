@@ -62,8 +62,7 @@ def model_epoch_note(run: Run) -> str | None:
     planned (an interrupted or stopped run); None when it is the whole run's model or there is none."""
     have = checkpoint_epochs(run)
     planned = run.config.train.epochs
-    whole = have >= run.epochs_completed and (have >= planned or run.status == "finished")
-    if have is None or whole:
+    if have is None or (have >= run.epochs_completed and (have >= planned or run.status == "finished")):
         return None
     return f"model from epoch {have} of {planned}"
 

@@ -159,6 +159,7 @@ def test_a_missing_or_corrupt_model_file_is_refused_in_one_sentence_and_nothing_
     path = store.model_file(run_id)
     if damage == "missing":
         path.unlink()
+        assert model_epoch_note(store.run(run_id)) is None  # no model, no epoch to name
     elif damage == "garbage":
         path.write_bytes(b"not a model" * 100)
     before = (store.run(run_id), store.epochs(run_id), path.read_bytes() if path.exists() else None)
