@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from dlapp import cli_resume
 from dlapp.cli_progress import is_number as _is_number
 from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
@@ -127,6 +128,7 @@ def build_parser() -> OneLineParser:
     )
     _add_config_flags(train)
 
+    cli_resume.add_parser(commands, common)
     commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
 
     evaluate = commands.add_parser(
@@ -166,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "export": cmd_export,
         "bench": cmd_bench,
+        "resume": cli_resume.cmd_resume,
     }
     command = commands[args.command]
     try:
@@ -182,7 +185,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from dlapp.cli_progress import follow
     from dlapp.data import load_raw
     from dlapp.jobs import TrainingJob
     from dlapp.store import RunStore
@@ -191,7 +193,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     store = RunStore(args.data_dir)
     load_raw(config.data.dataset)  # an offline full set fails here, in seconds, before a run is stored
     job = TrainingJob(config, store=store, name=args.name)
-    _say(f"run {job.run_id}: training {config.model.arch} on {config.data.dataset} for {config.train.epochs} epochs")
+    what = f"training {config.model.arch} on {config.data.dataset} for {config.train.epochs} epochs"
+    return report_job(job, args, f"run {job.run_id}: {what}")
+
+
+def report_job(job, args: argparse.Namespace, message: str) -> int:
+    """Start `job`, show its progress on stderr, print its summary; the exit status says how it ended."""
+    from dlapp.cli_progress import follow
+
+    _say(message)
     previous = signal.signal(signal.SIGINT, lambda *_: _stop(job))
     try:
         job.start()

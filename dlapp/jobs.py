@@ -24,6 +24,8 @@ from dlapp.scheduler import configure_threads as _configure_threads
 from dlapp.store import RunStore
 
 if TYPE_CHECKING:
+    from dlapp.checkpoints import CheckpointInfo
+    from dlapp.resume import Continuation
     from dlapp.training import FitStart
 
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
@@ -102,12 +104,24 @@ class TrainingJob:
         name: str | None = None,
         *,
         callbacks: Sequence[Any] = (),
+        continuation: Continuation | None = None,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments...).
+
+        `continuation`: train the stored run it names further, from its checkpoint, instead of a new run.
+        """
         self.config = config.validate()
         self.callbacks = list(callbacks)
         self.store = store if store is not None else RunStore()
-        self.run_id = self.store.create_run(config, name)
+        self.continuation = continuation
+        self.initial_epoch = continuation.initial_epoch if continuation else 0  # epochs trained before this job
+        if continuation is None:
+            self.run_id = self.store.create_run(config, name)
+        else:
+            self.run_id = continuation.run_id
+            self.store.reopen_run(self.run_id, config, keep_epochs=self.initial_epoch)
+        self.checkpoint: CheckpointInfo | None = None  # the last checkpoint written
+        self.checkpoint_problem: str | None = None  # why a checkpoint could not be written (said once)
         self.stop_requested = False  # read by EventCallback after every batch
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on
@@ -189,7 +203,8 @@ class TrainingJob:
         if latest is None or started is None:
             fraction = 1.0 if self._status == "finished" else 0.0
             return Progress(0, epochs, 0, self._steps_per_epoch, fraction, None, None)
-        total = epochs * self._train_samples
+        before = self.initial_epoch * self._train_samples  # a continuation's earlier epochs
+        total = epochs * self._train_samples - before  # what this job trains
         seen = latest["samples_seen"]
         elapsed = latest["time"] - started
         speed = seen / elapsed if elapsed > 0 else None
@@ -200,7 +215,7 @@ class TrainingJob:
             epochs=epochs,
             step=latest["step"] + 1,
             steps_per_epoch=latest["steps"],
-            fraction=1.0 if finished else min(1.0, seen / total) if total else 0.0,
+            fraction=1.0 if finished else min(1.0, (before + seen) / (before + total)) if total > 0 else 0.0,
             samples_per_second=speed,
             eta_seconds=eta,
         )
@@ -218,8 +233,20 @@ class TrainingJob:
         self._events.append("epoch", data)
 
     def _samples_seen(self, epoch: int, step: int) -> int:
+        """Images this job has trained, by the end of `step` of `epoch` (numbered across the whole run)."""
         batch_size = self.config.train.batch_size
-        return epoch * self._train_samples + min((step + 1) * batch_size, self._train_samples)
+        return (epoch - self.initial_epoch) * self._train_samples + min((step + 1) * batch_size, self._train_samples)
+
+    # -- the checkpoint callback's side (training thread) --------------------------------------
+
+    def on_checkpoint(self, info: CheckpointInfo) -> None:
+        self.checkpoint = info
+
+    def on_checkpoint_failed(self, message: str) -> None:
+        self.checkpoint_problem = message
+
+    def _save_checkpoint(self, model, info: CheckpointInfo) -> None:
+        self.store.save_model(self.run_id, model, info)
 
     # -- the training thread -----------------------------------------------------------------
 
@@ -244,18 +271,26 @@ class TrainingJob:
 
     def _train(self, began: float) -> None:
         from dlapp.callbacks import EventCallback
+        from dlapp.checkpoints import CheckpointInfo, checkpoint_callback
         from dlapp.training import fit_run
 
         configure_threads()
         events = EventCallback(self, min_interval=self.batch_event_interval)
+        epochs = self.config.train.epochs
+        checkpoints = checkpoint_callback(self._save_checkpoint, self, epochs_planned=epochs)
         result = fit_run(
-            self.config,
+            self.config.replace(epochs=epochs - self.initial_epoch),  # fit_run counts the epochs still to train
             callbacks=[events, *self.callbacks],
+            checkpoint=checkpoints,
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
+            model=self._resumed_model(),
+            initial_epoch=self.initial_epoch,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
-        self.store.save_model(self.run_id, result.model)
+        if checkpoints.failing or checkpoints.saved is None:  # the end's checkpoint is missing: say why, now
+            trained = self.initial_epoch + len(next(iter(result.history.values()), []))
+            self.store.save_model(self.run_id, result.model, CheckpointInfo(trained, epochs))
         self._end(
             "stopped" if self.stop_requested else "finished",
             metrics=result.metrics,
@@ -263,6 +298,16 @@ class TrainingJob:
             samples_per_second=result.samples_per_second,
             confusion=result.confusion,
         )
+
+    def _resumed_model(self):
+        """A continuation's model from the run's checkpoint, built under the training strategy; else None."""
+        if self.continuation is None:
+            return None
+        from dlapp.distribute import pick_strategy
+        from dlapp.resume import load_checkpoint
+
+        with pick_strategy().scope():
+            return load_checkpoint(self.store.model_file(self.run_id), self.continuation.learning_rate)
 
     def _fit_starting(self, start: FitStart) -> None:
         self._train_samples, self._steps_per_epoch, self.replicas = (

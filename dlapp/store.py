@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from dlapp import drawings, liveness
+from dlapp.checkpoints import CheckpointInfo, write_model_file
 from dlapp.config import CLASSIFIERS, RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
@@ -197,24 +198,35 @@ class RunStore:
                 (int(run_id), int(epoch), json.dumps(clean)),
             )
 
-    def save_model(self, run_id: int, model: Any) -> Path:
-        """Write the model to a temporary name, then rename it into place (atomic on one filesystem)."""
+    def save_model(self, run_id: int, model: Any, info: CheckpointInfo | None = None) -> Path:
+        """Write the model atomically (a temporary name, fsync, rename), with the epoch it is from."""
         final = self.model_file(run_id)
-        temp = self.models_dir / f"{TMP_PREFIX}{int(run_id)}-{os.getpid()}.keras"
         try:
-            model.save(temp)
-            os.replace(temp, final)
+            write_model_file(model, final, info)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
             raise StoreError(
                 f"Cannot write the model file {final} ({exc.strerror or exc}); free some space or set {DATA_DIR_ENV}."
             ) from None
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET model_path = ? WHERE id = ?", (str(final), run_id))
         return final
+
+    def reopen_run(self, run_id: int, config: RunConfig, keep_epochs: int) -> None:
+        """Queue a stored run again in this process, to train further from its model (a continuation).
+
+        Its config takes the new epoch count (and learning rate); epochs after `keep_epochs`, trained
+        by weights that were lost with a crash, are dropped. A queued or running run is refused.
+        """
+        active = ", ".join("?" * len(ACTIVE))
+        with self._db() as db:
+            reopened = db.execute(
+                "UPDATE runs SET status = 'queued', error = NULL, config = ?, pid = ?, hostname = ?, pid_started = ? "
+                f"WHERE id = ? AND status NOT IN ({active})",
+                (config.to_json(), *liveness.this_process(), int(run_id), *ACTIVE),
+            ).rowcount
+            db.execute("DELETE FROM epochs WHERE run_id = ? AND epoch >= ?", (int(run_id), int(keep_epochs)))
+            if not reopened:
+                raise StoreError(f"Run #{run_id} is missing or already training; pick a run that has ended.")
 
     def finish_run(
         self,

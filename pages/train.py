@@ -88,3 +88,4 @@ with main_col:
             ui.render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
         else:
             ui.render_run_result(store, run)
+        ui.render_continuation(store, run)

@@ -27,8 +27,10 @@ from dlapp.ui.common import (
     render_gallery,
     run_label,
     run_model,
+    run_status,
     runs_with_model,
 )
+from dlapp.ui.continuation import render_continuation, use_settings
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
@@ -64,6 +66,9 @@ from dlapp.ui.training import (
 )
 
 __all__ = [
+    "render_continuation",
+    "run_status",
+    "use_settings",
     "ACTIVE",
     "ARCH_TITLES",
     "AUGMENT_FIELDS",
