@@ -212,11 +212,8 @@ class RunStore:
         return final
 
     def reopen_run(self, run_id: int, config: RunConfig, keep_epochs: int) -> None:
-        """Queue a stored run again in this process, to train further from its model (a continuation).
-
-        Its config takes the new epoch count (and learning rate); epochs after `keep_epochs`, trained
-        by weights that were lost with a crash, are dropped. A queued or running run is refused.
-        """
+        """Queue an ended run again in this process to train further (a continuation), with its new config;
+        epochs after `keep_epochs` (trained by weights lost with a crash) are dropped."""
         active = ", ".join("?" * len(ACTIVE))
         with self._db() as db:
             reopened = db.execute(
