@@ -65,16 +65,24 @@ def test_a_run_killed_with_its_server_is_continued_from_the_runs_page_and_finish
 
             page.goto(f"{url}/runs")
             wait_idle(page)
-            page.get_by_text(f"Model from epoch {kept} of 30.").wait_for()
-            page.screenshot(path=str(ARTIFACTS / "resume-1-runs-interrupted.png"), full_page=True)
+            note = page.get_by_text(f"Model from epoch {kept} of 30.")
+            note.wait_for()
+            page.get_by_role("button", name="Download model (.keras)").wait_for()  # the model is offered
+            wait_idle(page)
+            note.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "resume-1-runs-interrupted.png"))
             page.get_by_label("Further epochs", exact=True).fill(str(30 - kept + 2))  # a little past the plan: 32
             # (no Enter: in a form it would submit before the click below)
             page.get_by_role("button", name="Continue training").click()
 
             page.get_by_text(f"Run #{run.id} finished after 32 epoch(s).").wait_for(timeout=600_000)
             wait_idle(page)
-            page.get_by_text(f"Epochs {kept + 1}-32 came from a continuation.").wait_for()
-            page.screenshot(path=str(ARTIFACTS / "resume-2-train-finished.png"), full_page=True)
+            continued = page.get_by_text(f"Epochs {kept + 1}-32 came from a continuation.")
+            continued.wait_for()
+            page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "resume-2-train-finished-curves.png"))
+            continued.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "resume-3-train-finished-note.png"))
 
         browser.close()
     finished = RunStore(tmp_path).run(run.id)
