@@ -67,8 +67,8 @@ def test_a_run_killed_with_its_server_is_continued_from_the_runs_page_and_finish
             wait_idle(page)
             note = page.get_by_text(f"Model from epoch {kept} of 30.")
             note.wait_for()
-            page.get_by_role("button", name="Download model (.keras)").wait_for()  # the model is offered
             wait_idle(page)
+            assert page.get_by_role("button", name="Download model (.keras)").is_enabled()  # the model is offered
             note.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "resume-1-runs-interrupted.png"))
             page.get_by_label("Further epochs", exact=True).fill(str(30 - kept + 2))  # a little past the plan: 32
