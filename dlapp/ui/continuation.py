@@ -98,8 +98,7 @@ def use_settings(config: RunConfig) -> None:
     """
     from dlapp.ui import settings
 
-    saved_key = getattr(settings, "SAVED", None)  # the session's kept settings, where settings.py keeps them
-    saved = st.session_state.setdefault(saved_key, {}) if saved_key else {}
+    saved = st.session_state.setdefault(settings.SAVED, {})  # what the Train page falls back to after a page switch
     for name, value in config.flat().items():
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value
         saved[name] = shown
