@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from dlapp import cli_resume
+from dlapp import cli_resume, experiment_cli
 from dlapp.cli_progress import is_number as _is_number
 from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
@@ -126,7 +126,8 @@ def build_parser() -> OneLineParser:
     _add_config_flags(train)
 
     cli_resume.add_parser(commands, common)
-    commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    runs = commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    experiment_cli.add_commands(commands, common, runs)
 
     evaluate = commands.add_parser(
         "evaluate", parents=[common], allow_abbrev=False, help="Evaluate a run's model on its test set."
@@ -166,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
         "bench": cmd_bench,
         "resume": cli_resume.cmd_resume,
+        **experiment_cli.COMMANDS,
     }
     command = commands[args.command]
     try:
@@ -248,6 +250,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from dlapp.store import RunStore
 
     runs = RunStore(args.data_dir).runs()
+    if args.csv:
+        return experiment_cli.print_runs_csv(args, RunStore(args.data_dir), runs, [_run_row(run) for run in runs])
     if args.json:
         print(json.dumps(_jsonable([_run_row(run) for run in runs])))
         return EXIT_OK

@@ -141,7 +141,7 @@ def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, c
             st.plotly_chart(
                 plots.training_curve(epochs, metric, points, total_epochs),
                 key=f"{key}_{metric}",
-                config={"displayModeBar": False},
+                config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
 
 
