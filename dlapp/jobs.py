@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
@@ -24,7 +24,7 @@ from dlapp.scheduler import configure_threads as _configure_threads
 from dlapp.store import RunStore
 
 if TYPE_CHECKING:
-    from dlapp.training import FitStart
+    from dlapp.training import FitResult, FitStart
 
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
 END_KINDS = ("finished", "stopped", "failed")
@@ -36,6 +36,19 @@ def summary_keys(is_classifier: bool) -> tuple[str, ...]:
     The test metric is test_accuracy for a classifier, test_mse for the autoencoder."""
     metric = "test_accuracy" if is_classifier else "test_mse"
     return ("run_id", "status", "epochs_completed", "test_loss", metric, "model_path", "seconds", "samples_per_second")
+
+
+class FitPlan(Protocol):
+    """What a job trains when it is not a new model on its config's dataset (a fine-tune, for one).
+
+    Both methods run in the training thread, so they may load models and TensorFlow.
+    """
+
+    def prepare(self, config: RunConfig) -> dict[str, Any]:
+        """Keyword arguments for `fit_run` (`model`, `data`, `initial_epoch`)."""
+
+    def finish(self, run_id: int, result: FitResult) -> dict[str, float]:
+        """Extra metrics stored with the run once the fit has ended and its model is saved."""
 
 
 @dataclass(frozen=True)
@@ -102,12 +115,19 @@ class TrainingJob:
         name: str | None = None,
         *,
         callbacks: Sequence[Any] = (),
+        plan: FitPlan | None = None,
+        parent_run_id: int | None = None,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...).
+
+        `plan`: what to train instead of a new model on the config's dataset (a fine-tune); see `FitPlan`.
+        `parent_run_id`: the run this one starts from, kept with the run.
+        """
         self.config = config.validate()
         self.callbacks = list(callbacks)
+        self.plan = plan
         self.store = store if store is not None else RunStore()
-        self.run_id = self.store.create_run(config, name)
+        self.run_id = self.store.create_run(config, name, parent_run_id=parent_run_id)
         self.stop_requested = False  # read by EventCallback after every batch
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on
@@ -248,17 +268,20 @@ class TrainingJob:
 
         configure_threads()
         events = EventCallback(self, min_interval=self.batch_event_interval)
+        inputs = self.plan.prepare(self.config) if self.plan is not None else {}
         result = fit_run(
             self.config,
             callbacks=[events, *self.callbacks],
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
+            **inputs,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
         self.store.save_model(self.run_id, result.model)
+        extra = self.plan.finish(self.run_id, result) if self.plan is not None else {}
         self._end(
             "stopped" if self.stop_requested else "finished",
-            metrics=result.metrics,
+            metrics={**result.metrics, **extra},
             seconds=time.perf_counter() - began,
             samples_per_second=result.samples_per_second,
             confusion=result.confusion,

@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS runs (
     confusion TEXT,
     pid INTEGER,
     hostname TEXT,
-    pid_started TEXT
+    pid_started TEXT,
+    parent_run_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
+NEW_RUN_COLUMNS = (("parent_run_id", "INTEGER"),)  # added after the first release: (name, SQL type)
 RUN_COLUMNS = "runs.*, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id) AS epochs_completed"
 INTERRUPTED_ERROR = "The process training this run ended before it finished."
 
@@ -91,6 +93,7 @@ class Run:
     epochs_completed: int
     confusion: list[list[int]] | None  # rows = true class
     pid: int | None
+    parent_run_id: int | None = None  # the run this one was fine-tuned from (it may since have been deleted)
 
     @property
     def is_classifier(self) -> bool:
@@ -118,6 +121,7 @@ class RunStore:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + drawings.SCHEMA)
+            _add_missing_columns(db)
         self._drawings = drawings.Drawings(self._db)
         self.refresh()
         self._remove_stale_temp_files()
@@ -164,8 +168,8 @@ class RunStore:
     def model_file(self, run_id: int) -> Path:
         return self.models_dir / f"run-{int(run_id)}.keras"
 
-    def create_run(self, config: RunConfig, name: str | None = None) -> int:
-        """A new run in status "queued", owned by this process.
+    def create_run(self, config: RunConfig, name: str | None = None, *, parent_run_id: int | None = None) -> int:
+        """A new run in status "queued", owned by this process (and started from `parent_run_id`, if given).
 
         Without a name (None, "" or only spaces) the run is named `<arch>-<id>`, such as `cnn-7`;
         a name that breaks the rule in `dlapp.names` raises InvalidName and nothing is stored.
@@ -174,9 +178,17 @@ class RunStore:
         arch = config.model.arch
         with self._db() as db:
             cursor = db.execute(
-                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (name or "", _now(), arch, config.data.dataset, config.to_json(), *liveness.this_process()),
+                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started, "
+                "parent_run_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (
+                    name or "",
+                    _now(),
+                    arch,
+                    config.data.dataset,
+                    config.to_json(),
+                    *liveness.this_process(),
+                    parent_run_id,
+                ),
             )
             run_id = int(cursor.lastrowid)
             if name is None:
@@ -362,7 +374,19 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         epochs_completed=row["epochs_completed"],
         confusion=json.loads(confusion) if confusion else None,
         pid=row["pid"],
+        parent_run_id=row["parent_run_id"],
     )
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older dlapp up to date; old runs get NULL in the new columns.
+
+    parent_run_id has no foreign key on purpose: deleting the parent leaves its fine-tuned runs intact.
+    """
+    have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+    for column, kind in NEW_RUN_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
 
 def _nearly_full(folder: Path) -> bool:
