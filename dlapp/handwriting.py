@@ -92,7 +92,11 @@ def needed_sentence(labels: np.ndarray) -> str | None:
     if missing <= 0:
         return None
     counts = np.bincount(np.asarray(labels, int), minlength=10)
-    short = [f"{MIN_PER_DIGIT - c} more {d}s" for d, c in enumerate(counts) if 0 < c < MIN_PER_DIGIT]
+    short = [
+        f"{MIN_PER_DIGIT - c} more {d}{'s' if MIN_PER_DIGIT - c > 1 else ''}"
+        for d, c in enumerate(counts)
+        if 0 < c < MIN_PER_DIGIT
+    ]
     detail = f" (including {', '.join(short)})" if short else ""
     return (
         f"Save {missing} more drawing{'s' if missing != 1 else ''}{detail}: fine-tuning needs "

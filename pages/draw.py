@@ -24,6 +24,7 @@ ordered = classifiers + [run for run in runs if not run.is_classifier]  # latest
 run = ui.pick_run(ordered, "Model", key="draw_run", help="Runs with a saved model, latest classifier first.")
 if "canvas_key" not in st.session_state:
     st.session_state.canvas_key = 0
+prompt = ui.prompted_digit() if run.is_classifier else None  # "draw the digit shown" mode
 
 st.space("medium")  # room for the canvas toolbar, which floats above the canvas
 canvas_col, result_col = st.columns([2, 3], gap="large")
@@ -38,6 +39,8 @@ with canvas_col:
         return_image_data=True,
         key=f"canvas_{st.session_state.canvas_key}",
     )
+    if prompt is not None:
+        ui.render_prompt(prompt)
     st.caption("Draw one digit, large, in the middle of the box.")
     if st.button("Clear", icon=":material/ink_eraser:"):
         st.session_state.canvas_key += 1
@@ -66,12 +69,17 @@ if run.is_classifier:
     st.subheader("Your own test set")
     drawn_x, drawn_y = store.drawings()
     label_col, save_col, test_col = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = label_col.selectbox("This drawing is a", range(10), index=None, placeholder="pick its digit")
+    if prompt is None:
+        label = label_col.selectbox("This drawing is a", range(10), index=None, placeholder="pick its digit")
+    else:
+        label = label_col.selectbox("This drawing is a", [prompt], disabled=True)
     save_reason = "Draw a digit first." if image is None else "Pick the digit it shows." if label is None else None
     if save_col.button("Save drawing", disabled=save_reason is not None, help=save_reason):
         with ui.friendly_errors():
             store.add_drawing(int(label), image)
             st.toast(f"Saved as a {label}.")
+            if prompt is not None:
+                ui.saved_prompted(prompt)
             drawn_x, drawn_y = store.drawings()
     test_help = "Save a few labelled drawings first." if len(drawn_y) == 0 else None
     if test_col.button(
@@ -81,5 +89,11 @@ if run.is_classifier:
             ui.render_personal_test(ui.run_model(run), drawn_x, drawn_y)
     elif len(drawn_y):
         st.caption(f"{len(drawn_y)} saved drawing(s); counts per digit: {np.bincount(drawn_y, minlength=10).tolist()}")
+    st.divider()
+    ui.render_review(store)
+    ui.render_finetune(store, run, drawn_y)
 else:
-    st.caption("Pick a classifier run to label drawings and test the model on them.")
+    st.caption(
+        "Pick a classifier run to label drawings, test the model on them and teach it your handwriting: "
+        "an autoencoder has no digit labels."
+    )

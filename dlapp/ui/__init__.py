@@ -30,6 +30,7 @@ from dlapp.ui.common import (
     runs_with_model,
 )
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review, saved_prompted
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
     RUNS_COLUMNS,
@@ -93,6 +94,7 @@ __all__ = [
     "model_summary",
     "page_setup",
     "pick_run",
+    "prompted_digit",
     "render_autoencoder_report",
     "render_classifier_report",
     "render_curves",
@@ -101,14 +103,17 @@ __all__ = [
     "render_digit",
     "render_downloads",
     "render_field",
+    "render_finetune",
     "render_gallery",
     "render_live_training",
     "render_model_summary",
     "render_personal_test",
     "render_prediction",
     "render_progress",
+    "render_prompt",
     "render_reconstruction",
     "render_rename",
+    "render_review",
     "render_run_result",
     "render_settings",
     "render_test_metrics",
@@ -116,6 +121,7 @@ __all__ = [
     "run_model",
     "runs_table",
     "runs_with_model",
+    "saved_prompted",
     "settings_summary",
     "visible_fields",
 ]
