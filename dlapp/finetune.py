@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dlapp.errors import ModelRejected
 from dlapp.handwriting import DrawingSplit, needed_sentence, split_drawings
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class FineTunePlan:
         model = load_model_file(self.parent.model_path)
         weighted = [layer for layer in model.layers if layer.weights]
         if not any(layer.trainable for layer in weighted):
-            raise ValueError(
+            raise ModelRejected(
                 f"Run #{self.parent.id}'s model has no trainable layers, so it cannot learn your drawings."
             )
         if self.top_layers:
