@@ -25,6 +25,8 @@ run = ui.pick_run(ordered, "Model", key="draw_run", help="Runs with a saved mode
 if "canvas_key" not in st.session_state:
     st.session_state.canvas_key = 0
 prompt = ui.prompted_digit() if run.is_classifier else None  # "draw the digit shown" mode
+if prompt is not None:
+    ui.render_prompt(prompt)
 
 st.space("medium")  # room for the canvas toolbar, which floats above the canvas
 canvas_col, result_col = st.columns([2, 3], gap="large")
@@ -39,8 +41,6 @@ with canvas_col:
         return_image_data=True,
         key=f"canvas_{st.session_state.canvas_key}",
     )
-    if prompt is not None:
-        ui.render_prompt(prompt)
     st.caption("Draw one digit, large, in the middle of the box.")
     if st.button("Clear", icon=":material/ink_eraser:"):
         st.session_state.canvas_key += 1

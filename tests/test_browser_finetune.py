@@ -46,6 +46,9 @@ def draw(page, canvas, stroke) -> None:
 
 def save_prompted(page, digit: int, stroke) -> None:
     page.get_by_text(f"Draw a {digit}", exact=True).wait_for()
+    page.get_by_text("Draw a digit on the left").wait_for()  # the fresh, empty canvas is on the page
+    wait_idle(page)
+    page.wait_for_timeout(1500)  # the canvas component mounts after the script run ends
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
     draw(page, canvas, stroke)
@@ -81,7 +84,9 @@ def test_prompted_drawings_then_teaching_shows_before_and_after(tmp_path):
         page.get_by_text("MNIST test digits").wait_for()
         assert page.get_by_text("Fine-tuned from run #1 on 20 of your drawings (10 held out).", exact=False).count()
         page.get_by_text("MNIST test digits").scroll_into_view_if_needed()
-        page.screenshot(path=ARTIFACTS / "browser-finetune-after.png", full_page=True)
+        page.mouse.wheel(0, 2000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=ARTIFACTS / "browser-finetune-after.png")
         browser.close()
     child = RunStore(tmp_path).runs()[0]
     assert child.parent_run_id == 1 and child.status == "finished"

@@ -35,6 +35,7 @@ def prompted_digit() -> int | None:
 
 def render_prompt(digit: int) -> None:
     st.markdown(f"### Draw a **{digit}**")
+    st.caption("Save it when it looks right; the next digit is asked for on a clean canvas.")
 
 
 def saved_prompted(digit: int) -> None:
@@ -55,8 +56,9 @@ def render_finetune(store: RunStore, run: Run, labels: np.ndarray) -> None:
     missing = finetune.refusal(run) or needed_sentence(labels)
     job = st.session_state.get(JOB_KEY)
     busy = job is not None and not job.done
-    epochs = st.number_input("Epochs", 1, 50, 5, key="finetune_epochs", disabled=busy)
-    if st.button(
+    epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    epochs = epochs_col.number_input("Epochs", 1, 50, 5, key="finetune_epochs", disabled=busy)
+    if button_col.button(
         "Teach this model my handwriting",
         icon=":material/school:",
         type="primary",
