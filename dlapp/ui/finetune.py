@@ -38,14 +38,12 @@ def render_prompt(digit: int) -> None:
     st.caption("Save it when it looks right; the next digit is asked for on a clean canvas.")
 
 
-def saved_prompted(digit: int) -> None:
-    """After a save in prompt mode: ask for the next digit on a clean canvas."""
-    st.session_state[PROMPT_KEY] = (digit + 1) % 10
-    st.session_state.canvas_key += 1
-    st.rerun()
+def advance_prompt(digit: int) -> None:
+    """After `digit` was saved in prompt mode: ask for the next one (9 is followed by 0)."""
+    st.session_state[PROMPT_KEY] = (int(digit) + 1) % 10
 
 
-def render_finetune(store: RunStore, run: Run, labels: np.ndarray) -> None:
+def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
@@ -53,7 +51,7 @@ def render_finetune(store: RunStore, run: Run, labels: np.ndarray) -> None:
         "mixed half and half with its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
-    missing = finetune.refusal(run) or needed_sentence(labels)
+    missing = finetune.refusal(run) or needed_sentence(store.drawings()[1])
     job = st.session_state.get(JOB_KEY)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
