@@ -35,6 +35,7 @@ from dlapp import drawings, liveness
 from dlapp.config import CLASSIFIERS, RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
+from dlapp.store_migrations import add_missing_columns
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
 DEFAULT_DATA_DIR = "dlapp-data"
@@ -70,7 +71,6 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
-NEW_RUN_COLUMNS = (("parent_run_id", "INTEGER"),)  # added after the first release: (name, SQL type)
 RUN_COLUMNS = "runs.*, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id) AS epochs_completed"
 INTERRUPTED_ERROR = "The process training this run ended before it finished."
 
@@ -121,7 +121,7 @@ class RunStore:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + drawings.SCHEMA)
-            _add_missing_columns(db)
+            add_missing_columns(db)
         self._drawings = drawings.Drawings(self._db)
         self.refresh()
         self._remove_stale_temp_files()
@@ -180,15 +180,7 @@ class RunStore:
             cursor = db.execute(
                 "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started, "
                 "parent_run_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                (
-                    name or "",
-                    _now(),
-                    arch,
-                    config.data.dataset,
-                    config.to_json(),
-                    *liveness.this_process(),
-                    parent_run_id,
-                ),
+                (name or "", _now(), arch, config.data.dataset, config.to_json(), *_owner(), parent_run_id),
             )
             run_id = int(cursor.lastrowid)
             if name is None:
@@ -378,17 +370,6 @@ def _run_from_row(row: sqlite3.Row) -> Run:
     )
 
 
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Bring a store written by an older dlapp up to date; old runs get NULL in the new columns.
-
-    parent_run_id has no foreign key on purpose: deleting the parent leaves its fine-tuned runs intact.
-    """
-    have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-    for column, kind in NEW_RUN_COLUMNS:
-        if column not in have:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-
-
 def _nearly_full(folder: Path) -> bool:
     try:
         return shutil.disk_usage(folder).free < 1024 * 1024
@@ -407,6 +388,11 @@ def _missing(run_id: int) -> StoreError:
 
 def _read_only(data_dir: Path) -> StoreError:
     return StoreError(f"The run store folder {data_dir} is read-only; choose a writable folder or set {DATA_DIR_ENV}.")
+
+
+def _owner() -> tuple:
+    """(pid, hostname, pid_started) of this process, which owns the runs it creates."""
+    return liveness.this_process()
 
 
 def _now() -> str:
