@@ -140,6 +140,10 @@ def build_parser() -> OneLineParser:
     export.add_argument("run_id", type=int, metavar="RUN_ID")
     export.add_argument("-o", "--output", help="File to write (default: stdout).")
 
+    from dlapp import cli_finetune
+
+    cli_finetune.add_parser(commands, common)
+
     from dlapp.tools import bench  # cheap: TensorFlow is imported only when the bench runs
 
     bench_parser = commands.add_parser(
@@ -167,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
         "bench": cmd_bench,
         "resume": cli_resume.cmd_resume,
+        "finetune": _cmd_finetune,
         **experiment_cli.COMMANDS,
     }
     command = commands[args.command]
@@ -353,6 +358,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(_as_flags(exc)) from None
     return bench.cmd_bench(args)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from dlapp.cli_finetune import cmd_finetune
+
+    return cmd_finetune(args)
 
 
 # --- small helpers -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
@@ -26,7 +26,7 @@ from dlapp.store import RunStore
 if TYPE_CHECKING:
     from dlapp.checkpoints import CheckpointInfo
     from dlapp.resume import Continuation
-    from dlapp.training import FitStart
+    from dlapp.training import FitResult, FitStart
 
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
 END_KINDS = ("finished", "stopped", "failed")
@@ -38,6 +38,19 @@ def summary_keys(is_classifier: bool) -> tuple[str, ...]:
     The test metric is test_accuracy for a classifier, test_mse for the autoencoder."""
     metric = "test_accuracy" if is_classifier else "test_mse"
     return ("run_id", "status", "epochs_completed", "test_loss", metric, "model_path", "seconds", "samples_per_second")
+
+
+class FitPlan(Protocol):
+    """What a job trains when it is not a new model on its config's dataset (a fine-tune, for one).
+
+    Both methods run in the training thread, so they may load models and TensorFlow.
+    """
+
+    def prepare(self, config: RunConfig) -> dict[str, Any]:
+        """Keyword arguments for `fit_run` (`model`, `data`, `initial_epoch`)."""
+
+    def finish(self, run_id: int, result: FitResult) -> dict[str, float]:
+        """Extra metrics stored with the run once the fit has ended and its model is saved."""
 
 
 @dataclass(frozen=True)
@@ -105,18 +118,23 @@ class TrainingJob:
         *,
         callbacks: Sequence[Any] = (),
         continuation: Continuation | None = None,
+        plan: FitPlan | None = None,
+        parent_run_id: int | None = None,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments...).
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...).
 
         `continuation`: train the stored run it names further, from its checkpoint, instead of a new run.
+        `plan`: what to train instead of a new model on the config's dataset (a fine-tune); see `FitPlan`.
+        `parent_run_id`: the run this one starts from, kept with the run.
         """
         self.config = config.validate()
         self.callbacks = list(callbacks)
+        self.plan = plan
         self.store = store if store is not None else RunStore()
         self.continuation = continuation
         self.initial_epoch = continuation.initial_epoch if continuation else 0  # epochs trained before this job
         if continuation is None:
-            self.run_id = self.store.create_run(config, name)
+            self.run_id = self.store.create_run(config, name, parent_run_id=parent_run_id)
         else:
             self.run_id = continuation.run_id
             self.store.reopen_run(self.run_id, config, keep_epochs=self.initial_epoch)
@@ -278,22 +296,24 @@ class TrainingJob:
         events = EventCallback(self, min_interval=self.batch_event_interval)
         epochs = self.config.train.epochs
         checkpoints = checkpoint_callback(self._save_checkpoint, self, epochs_planned=epochs)
+        inputs = {"model": self._resumed_model(), "initial_epoch": self.initial_epoch}
+        inputs.update(self.plan.prepare(self.config) if self.plan is not None else {})  # a fine-tune's model and data
         result = fit_run(
             self.config.replace(epochs=epochs - self.initial_epoch),  # fit_run counts the epochs still to train
             callbacks=[events, *self.callbacks],
             checkpoint=checkpoints,
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
-            model=self._resumed_model(),
-            initial_epoch=self.initial_epoch,
+            **inputs,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
         if checkpoints.failing or checkpoints.saved is None:  # the end's checkpoint is missing: say why, now
             trained = self.initial_epoch + len(next(iter(result.history.values()), []))
             self.store.save_model(self.run_id, result.model, CheckpointInfo(trained, epochs))
+        extra = self.plan.finish(self.run_id, result) if self.plan is not None else {}
         self._end(
             "stopped" if self.stop_requested else "finished",
-            metrics=result.metrics,
+            metrics={**result.metrics, **extra},
             seconds=time.perf_counter() - began,
             samples_per_second=result.samples_per_second,
             confusion=result.confusion,

@@ -36,6 +36,7 @@ from dlapp.checkpoints import CheckpointInfo, write_model_file
 from dlapp.config import CLASSIFIERS, RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
+from dlapp.store_migrations import add_missing_columns
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
 DEFAULT_DATA_DIR = "dlapp-data"
@@ -61,7 +62,8 @@ CREATE TABLE IF NOT EXISTS runs (
     confusion TEXT,
     pid INTEGER,
     hostname TEXT,
-    pid_started TEXT
+    pid_started TEXT,
+    parent_run_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -92,6 +94,7 @@ class Run:
     epochs_completed: int
     confusion: list[list[int]] | None  # rows = true class
     pid: int | None
+    parent_run_id: int | None = None  # the run this one was fine-tuned from (it may since have been deleted)
 
     @property
     def is_classifier(self) -> bool:
@@ -119,6 +122,7 @@ class RunStore:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + drawings.SCHEMA)
+            add_missing_columns(db)
         self._drawings = drawings.Drawings(self._db)
         self.refresh()
         self._remove_stale_temp_files()
@@ -165,8 +169,8 @@ class RunStore:
     def model_file(self, run_id: int) -> Path:
         return self.models_dir / f"run-{int(run_id)}.keras"
 
-    def create_run(self, config: RunConfig, name: str | None = None) -> int:
-        """A new run in status "queued", owned by this process.
+    def create_run(self, config: RunConfig, name: str | None = None, *, parent_run_id: int | None = None) -> int:
+        """A new run in status "queued", owned by this process (and started from `parent_run_id`, if given).
 
         Without a name (None, "" or only spaces) the run is named `<arch>-<id>`, such as `cnn-7`;
         a name that breaks the rule in `dlapp.names` raises InvalidName and nothing is stored.
@@ -175,9 +179,9 @@ class RunStore:
         arch = config.model.arch
         with self._db() as db:
             cursor = db.execute(
-                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (name or "", _now(), arch, config.data.dataset, config.to_json(), *liveness.this_process()),
+                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started, "
+                "parent_run_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (name or "", _now(), arch, config.data.dataset, config.to_json(), *_owner(), parent_run_id),
             )
             run_id = int(cursor.lastrowid)
             if name is None:
@@ -371,6 +375,7 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         epochs_completed=row["epochs_completed"],
         confusion=json.loads(confusion) if confusion else None,
         pid=row["pid"],
+        parent_run_id=row["parent_run_id"],
     )
 
 
@@ -392,6 +397,11 @@ def _missing(run_id: int) -> StoreError:
 
 def _read_only(data_dir: Path) -> StoreError:
     return StoreError(f"The run store folder {data_dir} is read-only; choose a writable folder or set {DATA_DIR_ENV}.")
+
+
+def _owner() -> tuple:
+    """(pid, hostname, pid_started) of this process, which owns the runs it creates."""
+    return liveness.this_process()
 
 
 def _now() -> str:

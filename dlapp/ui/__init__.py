@@ -26,6 +26,7 @@ from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_auto
 from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
 from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
+from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -42,6 +43,10 @@ __all__ = [
     "render_continuation",
     "run_status",
     "use_settings",
+    "render_review",
+    "render_prompt",
+    "render_finetune",
+    "prompted_digit",
     "STATUS_ICONS",
     "dataset_title",
     "draw_models",
