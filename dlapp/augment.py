@@ -111,17 +111,24 @@ def _resample(images, field):
 
 
 def drawing_augmentation(
-    shift: float, rotation_degrees: float, zoom: float, thickness: float = 0.5, elastic: float = 1.5
+    shift: float,
+    rotation_degrees: float,
+    zoom: float,
+    *,
+    shear: float = 0.0,
+    thickness: float = 0.0,
+    elastic: float = 0.0,
 ) -> keras.Sequential:
-    """The affine layers plus shear, stroke thickness and elastic distortion, for (28, 28, 1) images."""
-    return keras.Sequential(
-        [
-            layers.RandomTranslation(shift, shift, fill_mode="constant"),
-            layers.RandomRotation(rotation_degrees / 360.0, fill_mode="constant"),
-            layers.RandomZoom(zoom, fill_mode="constant"),
-            layers.RandomShear(x_factor=0.3, fill_mode="constant"),
-            StrokeThickness(thickness),
-            ElasticDistortion(elastic),
-        ],
-        name="augmentation",
-    )
+    """Shift, rotation and zoom, then (each only when above 0) slant, pen width and wobble; (28, 28, 1) images."""
+    steps = [
+        layers.RandomTranslation(shift, shift, fill_mode="constant"),
+        layers.RandomRotation(rotation_degrees / 360.0, fill_mode="constant"),
+        layers.RandomZoom(zoom, fill_mode="constant"),
+    ]
+    if shear > 0:
+        steps.append(layers.RandomShear(x_factor=shear, fill_mode="constant"))
+    if thickness > 0:
+        steps.append(StrokeThickness(thickness))
+    if elastic > 0:
+        steps.append(ElasticDistortion(elastic))
+    return keras.Sequential(steps, name="augmentation")

@@ -13,7 +13,14 @@ from dlapp.ui.text import escape_markdown
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
 DATA_FIELDS = ("validation_split", "train_subset")
-AUGMENT_FIELDS = ("augment_shift", "augment_rotation", "augment_zoom")
+AUGMENT_FIELDS = (
+    "augment_shift",
+    "augment_rotation",
+    "augment_zoom",
+    "augment_shear",
+    "augment_thickness",
+    "augment_elastic",
+)
 KEY = "cfg_"  # session-state prefix of the settings widgets
 
 
