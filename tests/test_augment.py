@@ -6,6 +6,7 @@ import pytest
 
 from dlapp.augment import ElasticDistortion, StrokeThickness, drawing_augmentation, gaussian_kernel
 from dlapp.config import RunConfig
+from dlapp.modelfile import load_model_file
 from dlapp.models import build_model
 from tests.model_helpers import layer_types
 
@@ -58,11 +59,11 @@ def test_config_adds_only_the_layers_that_are_switched_on():
     assert {"RandomShear", "StrokeThickness", "ElasticDistortion"} <= set(types)
 
 
-def test_a_model_with_the_layers_saves_and_loads_in_safe_mode(tmp_path):
+def test_a_model_with_the_layers_loads_through_the_checked_loader(tmp_path):
     config = RunConfig().replace(arch="cnn", conv_filters=(4,), dense_units=8, augment=True, augment_elastic=1.0)
     model = build_model(config.model)
     path = tmp_path / "m.keras"
     model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
+    loaded = load_model_file(path)  # the app's checked loader, safe mode
     images = _bar_images(2)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5)
