@@ -184,11 +184,27 @@ def draw_procedural(digit: int, style: str, rng: np.random.Generator) -> np.ndar
     return render([mouse_stroke(s, rng, shake) for s in placed])
 
 
-def draw_pendigit(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+# Width / height of MNIST digits' ink boxes, quartiles per digit (measured on the bundled sample).
+MNIST_ASPECT = (
+    (0.8, 1.0),
+    (0.3, 0.6),
+    (0.8, 1.1),
+    (0.7, 0.95),
+    (0.7, 0.9),
+    (0.8, 1.1),
+    (0.6, 0.8),
+    (0.7, 0.9),
+    (0.65, 0.9),
+    (0.6, 0.8),
+)
+
+
+def draw_pendigit(points: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
     """One pendigits row's 8 points (0-100, y up) drawn as one mouse stroke: (280, 280, 4) uint8."""
     unit = np.column_stack([points[:, 0] / 100.0, 1.0 - points[:, 1] / 100.0])
-    # The set scaled x and y to 0-100 separately, losing the aspect ratio: squeeze x back.
-    placed = place([unit], rng, rng.uniform(0.6, 0.7), 0.0)
+    # The set scaled x and y to 0-100 separately, losing the aspect ratio (a 1 came out as wide
+    # as an 8): give it back an aspect drawn from MNIST's for the same digit.
+    placed = place([unit], rng, rng.uniform(*MNIST_ASPECT[digit]), 0.0)
     return render([mouse_stroke(placed[0], rng, rng.choice([0.3, 0.8]))])
 
 
@@ -228,7 +244,7 @@ def pendigits(part: str) -> DrawingSet:
     points, labels = load_pendigits()
     rows = np.random.default_rng(0).permutation(len(labels))[PENDIGITS_ROWS[_checked(part)]]
     rng = np.random.default_rng(100 + PARTS.index(part))
-    canvases = (draw_pendigit(points[row], rng) for row in rows)
+    canvases = (draw_pendigit(points[row], int(labels[row]), rng) for row in rows)
     return _prepared(f"pendigits {part}", canvases, labels[rows], [f"{labels[row]} pendigits" for row in rows])
 
 
