@@ -92,7 +92,7 @@ class ElasticDistortion(layers.Layer):
 
 def gaussian_kernel(sigma: float) -> np.ndarray:
     """(k, k, 2, 1) float32 normalised Gaussian, k about 4 sigma, for a depthwise conv over 2 channels."""
-    radius = max(1, int(round(2 * sigma)))
+    radius = max(1, round(2 * sigma))
     steps = np.arange(-radius, radius + 1, dtype=np.float32)
     line = np.exp(-(steps**2) / (2 * sigma**2))
     square = np.outer(line, line)
