@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlapp import sketches
+from dlapp.tools import sketches
 from dlapp.preprocess import canvas_to_mnist
 
 

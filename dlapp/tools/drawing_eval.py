@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlapp.sketches import DrawingSet
+from dlapp.tools.sketches import DrawingSet
 
 
 @dataclass(frozen=True)
