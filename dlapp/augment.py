@@ -101,13 +101,30 @@ def gaussian_kernel(sigma: float) -> np.ndarray:
 
 
 def _resample(images, field):
-    """Bilinear look-up of (batch, 28, 28) images at the grid plus `field` (batch, 28, 28, 2) (rows, cols)."""
+    """Bilinear look-up of (batch, 28, 28) images at the grid plus `field` (batch, 28, 28, 2) (rows, cols).
+
+    Outside the image reads as no ink. Written with gathers on the flattened batch because
+    `ops.image.map_coordinates` cannot take a batch size that is unknown while tracing.
+    """
     batch = ops.shape(images)[0]
-    index = ops.cast(ops.arange(batch), "float32")
     grid = ops.cast(ops.arange(SIZE), "float32")
-    b, r, c = ops.meshgrid(index, grid, grid, indexing="ij")  # each (batch, 28, 28)
-    coordinates = [b, r + field[..., 0], c + field[..., 1]]
-    return ops.image.map_coordinates(images, coordinates, order=1, fill_mode="constant")
+    rows = ops.reshape(grid, (1, SIZE, 1)) + field[..., 0]  # (batch, 28, 28)
+    cols = ops.reshape(grid, (1, 1, SIZE)) + field[..., 1]
+    top, left = ops.floor(rows), ops.floor(cols)
+    down, right = rows - top, cols - left  # bilinear weights
+    flat = ops.reshape(images, (-1,))
+    offsets = ops.reshape(ops.arange(batch) * SIZE * SIZE, (-1, 1, 1))
+
+    def ink_at(r, c):
+        inside = (r >= 0) & (r <= SIZE - 1) & (c >= 0) & (c <= SIZE - 1)
+        index = (
+            offsets + ops.cast(ops.clip(r, 0, SIZE - 1), "int32") * SIZE + ops.cast(ops.clip(c, 0, SIZE - 1), "int32")
+        )
+        return ops.where(inside, ops.take(flat, index), 0.0)
+
+    upper = (1 - right) * ink_at(top, left) + right * ink_at(top, left + 1)
+    lower = (1 - right) * ink_at(top + 1, left) + right * ink_at(top + 1, left + 1)
+    return (1 - down) * upper + down * lower
 
 
 def drawing_augmentation(

@@ -67,3 +67,28 @@ def test_a_model_with_the_layers_loads_through_the_checked_loader(tmp_path):
     loaded = load_model_file(path)  # the app's checked loader, safe mode
     images = _bar_images(2)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5)
+
+
+def test_a_model_with_every_drawing_layer_fits_in_graph_mode():
+    """Keras traces fit with an unknown batch size; the layers must work there, not only eagerly."""
+    config = RunConfig().replace(
+        arch="cnn",
+        conv_filters=(4,),
+        dense_units=8,
+        augment=True,
+        augment_shear=0.3,
+        augment_thickness=0.5,
+        augment_elastic=1.5,
+        epochs=1,
+    )
+    model = build_model(config.model)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(_bar_images(40), np.arange(40) % 10, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_elastic_resampling_with_no_displacement_is_the_identity():
+    images = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
+    from dlapp.augment import _resample
+
+    np.testing.assert_allclose(np.asarray(_resample(images, np.zeros((3, 28, 28, 2), np.float32))), images, atol=1e-6)
