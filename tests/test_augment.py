@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from dlapp.augment import ElasticDistortion, StrokeThickness, drawing_augmentation, gaussian_kernel
+from dlapp.augment import ElasticDistortion, StrokeThickness, _resample, drawing_augmentation, gaussian_kernel
 from dlapp.config import RunConfig
 from dlapp.modelfile import load_model_file
 from dlapp.models import build_model
@@ -89,6 +89,4 @@ def test_a_model_with_every_drawing_layer_fits_in_graph_mode():
 
 def test_elastic_resampling_with_no_displacement_is_the_identity():
     images = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
-    from dlapp.augment import _resample
-
     np.testing.assert_allclose(np.asarray(_resample(images, np.zeros((3, 28, 28, 2), np.float32))), images, atol=1e-6)
