@@ -104,9 +104,8 @@ def test_fresh_install_draws_with_the_starter_model(browser, server):
         if digit == 7:
             page.screenshot(path=ARTIFACTS / "draw-starter-7.png", full_page=True)
     right = sum(guesses[d] == str(d) for d in guesses)
-    print(
-        f"\nstarter model on the canvas: {right}/10 right {guesses}; stroke to probabilities median {statistics.median(seconds):.2f} s, first {seconds[0]:.2f} s"
-    )
+    timing = f"median {statistics.median(seconds):.2f} s, first {seconds[0]:.2f} s"
+    print(f"\nstarter model on the canvas: {right}/10 right {guesses}; stroke to probabilities {timing}")
 
 
 def test_draw_page_fits_a_phone(browser, server):
