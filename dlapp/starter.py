@@ -30,7 +30,6 @@ class StarterCard:
 
     preset: str
     test_accuracy: float  # on the sample's held-out 1,000 test digits
-    drawings_accuracy: float  # on the report drawings (procedural and pendigits together)
     epochs: int
     seconds: float
     command: str

@@ -10,7 +10,7 @@ from dlapp.presets import BEST_FOR_DRAWING, PRESETS, preset
 from dlapp.starter import StarterCard, StarterUnavailable, load_starter, starter_card
 from dlapp.tools.starter import save
 
-CARD = StarterCard("best for drawing", 0.985, 0.97, 20, 80.0, "python -m dlapp.tools.starter")
+CARD = StarterCard("best for drawing", 0.985, 20, 80.0, "python -m dlapp.tools.starter")
 
 
 def _tiny_model():
