@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from dlapp.config import RunConfig
 from dlapp.presets import BEST_FOR_DRAWING
 from dlapp.tools.drawing_eval import Score, score, worst_pairs
 from dlapp.tools.machine import machine_info
-from dlapp.tools.sketches import PARTS, drawing_sets
+from dlapp.tools.sketches import PARTS, DrawingSet, drawing_sets
 
 CANDIDATES = {
     "default CNN": RunConfig().replace(arch="cnn"),
@@ -28,18 +30,32 @@ CANDIDATES = {
 SEEDS = (1, 2, 3)
 
 
-def train_and_score(config: RunConfig, seed: int, part: str) -> dict:
-    """One training seed: seconds, sample test accuracy, and a Score per drawing set."""
+def train_and_score(config: RunConfig, seed: int, sets: tuple[DrawingSet, ...]) -> dict:
+    """One training seed: fit seconds, sample test accuracy, and a Score per drawing set."""
     from dlapp.training import fit_run
 
     result = fit_run(config.replace(seed=seed))
-    scores = {drawings.name.split()[0]: score(result.model, drawings) for drawings in drawing_sets(part)}
-    return {
-        "seconds": result.fit_seconds,
-        "test": result.metrics["test_accuracy"],
-        "scores": scores,
-        "model": result.model,
-    }
+    scores = {drawings.name.split()[0]: score(result.model, drawings) for drawings in sets}
+    return {"seconds": result.fit_seconds, "test": result.metrics["test_accuracy"], "scores": scores}
+
+
+def _train_and_score(job: tuple) -> tuple:
+    name, config, seed, sets = job
+    return name, train_and_score(config, seed, sets)
+
+
+def run_all(candidates: dict[str, RunConfig], seeds, sets, jobs: int) -> dict[str, list[dict]]:
+    """Every candidate with every seed; in `jobs` separate processes when more than one (spawned: TF and fork clash)."""
+    work = [(name, config, seed, sets) for name, config in candidates.items() for seed in seeds]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            done = list(pool.map(_train_and_score, work))
+    else:
+        done = [_train_and_score(job) for job in work]
+    results: dict[str, list[dict]] = {name: [] for name in candidates}
+    for name, result in done:
+        results[name].append(result)
+    return results
 
 
 def mean_worst(values) -> str:
@@ -73,11 +89,14 @@ def print_per_digit(results: dict[str, list[dict]], sets: list[str]) -> None:
             print(f"- {name}, {s}: {pairs or 'none'}")
 
 
-def stroke_latency_ms(model, repeats: int = 50) -> float:
-    """Median ms from a canvas image to probabilities (preprocessing included), model already loaded."""
+def stroke_latency_ms(repeats: int = 50) -> float:
+    """Median ms from a canvas image to the starter model's probabilities (preprocessing included), model loaded."""
     from dlapp.inference import predict_proba
     from dlapp.preprocess import canvas_to_mnist
+    from dlapp.starter import load_starter
     from dlapp.tools.sketches import draw_procedural
+
+    model = load_starter()
 
     canvas = draw_procedural(7, "plain", np.random.default_rng(99))
     predict_proba(model, canvas_to_mnist(canvas))  # trace once, outside the timing
@@ -91,24 +110,23 @@ def stroke_latency_ms(model, repeats: int = 50) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dlapp.tools.handdrawn", description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per model (1..3 are used first)")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per model (1..N)")
     parser.add_argument("--part", choices=PARTS, default="report", help="which drawings to score")
+    parser.add_argument("--jobs", type=int, default=1, help="train this many runs at once, in separate processes")
     args = parser.parse_args(argv)
-    seeds = range(1, args.seeds + 1)
-    results = {
-        name: [train_and_score(config, seed, args.part) for seed in seeds] for name, config in CANDIDATES.items()
-    }
-    sets = [d.name.split()[0] for d in drawing_sets(args.part)]
-    counts = ", ".join(f"{len(d.labels)} {d.name}" for d in drawing_sets(args.part))
-    print(f"Drawings: {counts}; models trained on mnist-sample with training seeds {list(seeds)}.\n")
-    print_summary(results, sets)
-    print_per_digit(results, sets)
-    latency = stroke_latency_ms(next(iter(results.values()))[0]["model"])
-    print(f"\nDefault CNN, canvas -> probabilities, median of 50: {latency:.1f} ms")
+    seeds = list(range(1, args.seeds + 1))
+    sets = drawing_sets(args.part)
+    results = run_all(CANDIDATES, seeds, sets, args.jobs)
+    names = [d.name.split()[0] for d in sets]
+    counts = ", ".join(f"{len(d.labels)} {d.name}" for d in sets)
+    print(f"Drawings: {counts}; models trained on mnist-sample with training seeds {seeds}.\n")
+    print_summary(results, names)
+    print_per_digit(results, names)
+    print(f"\nStarter model, canvas -> probabilities, median of 50: {stroke_latency_ms():.1f} ms")
     m = machine_info()
     print(
         f"Machine: {m['cpu_model']}, {m['nproc']} cores (shared with other work), load {m['loadavg_before']}, "
-        f"Python {m['python']}, TensorFlow {m['tensorflow']}"
+        f"Python {m['python']}, TensorFlow {m['tensorflow']}; {args.jobs} run(s) trained at once."
     )
 
 
