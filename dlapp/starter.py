@@ -43,17 +43,18 @@ class StarterCard:
         )
 
 
-def starter_card(path: Path = CARD_FILE) -> StarterCard:
+def starter_card(path: Path | None = None) -> StarterCard:
     try:
-        return StarterCard(**json.loads(path.read_text()))
+        return StarterCard(**json.loads((path or CARD_FILE).read_text()))
     except (OSError, ValueError, TypeError) as exc:
         raise StarterUnavailable(UNAVAILABLE) from exc
 
 
-def load_starter(path: Path = MODEL_FILE):
+def load_starter(path: Path | None = None):
     """The starter `keras.Model`, through the app's checked loader; StarterUnavailable otherwise."""
     from dlapp.modelfile import load_model_file
 
+    path = path or MODEL_FILE  # read at call time, so a test can point it elsewhere
     if not path.is_file():
         raise StarterUnavailable(UNAVAILABLE)
     try:
