@@ -174,10 +174,7 @@ def _layer_code() -> str:
 
 def _augmentation_code(config: RunConfig) -> str:
     m = config.model
-    extra = (
-        [f'layers.RandomShear(x_factor={_lit(m.augment_shear)}, fill_mode="constant")'] if m.augment_shear > 0 else []
-    )
-    extra += _drawing_layers(config)
+    extra = _drawing_layers(config)
     lines = "".join(f"\n            {call}," for call in extra)
     layer_code = _layer_code() + "\n\n\n" if _drawing_layers(config) else ""
     return (

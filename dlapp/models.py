@@ -224,7 +224,6 @@ def build_model(config: ModelConfig) -> keras.Model:
             config.augment_shift,
             config.augment_rotation,
             config.augment_zoom,
-            shear=config.augment_shear,
             thickness=config.augment_thickness,
             elastic=config.augment_elastic,
         )

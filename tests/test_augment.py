@@ -54,9 +54,9 @@ def test_gaussian_kernel_is_normalised_per_direction():
 def test_config_adds_only_the_layers_that_are_switched_on():
     plain = RunConfig().replace(arch="cnn", augment=True)
     assert "StrokeThickness" not in layer_types(build_model(plain.model))
-    drawn = plain.replace(augment_shear=0.3, augment_thickness=0.5, augment_elastic=1.5)
+    drawn = plain.replace(augment_thickness=0.5, augment_elastic=1.5)
     types = layer_types(build_model(drawn.model))
-    assert {"RandomShear", "StrokeThickness", "ElasticDistortion"} <= set(types)
+    assert {"StrokeThickness", "ElasticDistortion"} <= set(types)
 
 
 def test_a_model_with_the_layers_loads_through_the_checked_loader(tmp_path):
@@ -76,7 +76,6 @@ def test_a_model_with_every_drawing_layer_fits_in_graph_mode():
         conv_filters=(4,),
         dense_units=8,
         augment=True,
-        augment_shear=0.3,
         augment_thickness=0.5,
         augment_elastic=1.5,
         epochs=1,

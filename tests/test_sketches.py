@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dlapp.tools import sketches
 from dlapp.preprocess import canvas_to_mnist
+from dlapp.tools import sketches
 
 
 @pytest.mark.parametrize("digit", range(10))

@@ -51,7 +51,6 @@ LABELS = {
     "augment_shift": "Max shift",
     "augment_rotation": "Max rotation (°)",
     "augment_zoom": "Max zoom",
-    "augment_shear": "Max slant (shear)",
     "augment_thickness": "Pen width change",
     "augment_elastic": "Wobble (px)",
     "train_subset": "Training subset size (0 = all)",

@@ -17,7 +17,6 @@ AUGMENT_FIELDS = (
     "augment_shift",
     "augment_rotation",
     "augment_zoom",
-    "augment_shear",
     "augment_thickness",
     "augment_elastic",
 )
