@@ -19,7 +19,14 @@ from dlapp.ui.common import (
     render_digit,
     runs_with_model,
 )
-from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
+from dlapp.ui.drawing import (
+    draw_models,
+    prepare_model,
+    render_canvas,
+    render_guess,
+    render_model_note,
+    render_test_set,
+)
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
 from dlapp.ui.runs import (
     import_model,
@@ -30,6 +37,7 @@ from dlapp.ui.runs import (
     render_runs_table,
 )
 from dlapp.ui.settings import render_model_summary, render_settings
+from dlapp.ui.starter import model_label
 from dlapp.ui.text import escape_markdown
 from dlapp.ui.training import is_training, render_shown_run, render_train_button, shown_run
 
@@ -46,7 +54,9 @@ __all__ = [
     "is_training",
     "latent_codes_for",
     "load_dataset",
+    "model_label",
     "page_setup",
+    "prepare_model",
     "pick_run",
     "render_autoencoder_report",
     "render_canvas",
@@ -56,6 +66,7 @@ __all__ = [
     "render_digit",
     "render_downloads",
     "render_guess",
+    "render_model_note",
     "render_model_summary",
     "render_overlay",
     "render_rename",

@@ -93,6 +93,9 @@ def model_for(run: Run):
 
 
 def model_label(run: Run) -> str:
+    """How the Draw page's model list shows a run, or the starter."""
+    from dlapp.ui.common import run_label
+
     if is_starter(run):
         return f"Starter model (shipped with dlapp) · cnn · {run.metrics['test_accuracy']:.1%} test accuracy"
-    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run.status}"
+    return run_label(run)
