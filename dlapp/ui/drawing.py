@@ -10,7 +10,7 @@ import streamlit as st
 
 from dlapp.errors import EmptyCanvas
 from dlapp.ui.common import friendly_errors, runs_with_model
-from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
+from dlapp.ui.prediction import render_empty_bars, render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.starter import is_starter, model_for, starter_run
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ def render_guess(run: Run, rgba: np.ndarray | None) -> np.ndarray | None:
         image = canvas_to_mnist(rgba)
     except EmptyCanvas:
         st.info("Draw a digit on the left and the model's guess appears here.", icon=":material/gesture:")
+        if run.is_classifier:  # empty bars now: the browser loads the chart code before the first stroke
+            render_empty_bars()
         return None
     with friendly_errors():
         model = model_for(run)

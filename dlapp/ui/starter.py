@@ -97,5 +97,5 @@ def model_label(run: Run) -> str:
     from dlapp.ui.common import run_label
 
     if is_starter(run):
-        return f"Starter model (shipped with dlapp) · cnn · {run.metrics['test_accuracy']:.1%} test accuracy"
+        return "Starter model (shipped with dlapp)"
     return run_label(run)
