@@ -6,6 +6,7 @@ from dlapp import ui
 
 ui.page_setup("Runs")
 store = ui.get_store()
+store.refresh()  # runs whose process died since the server started show as interrupted
 runs = store.runs()
 
 if not runs:
@@ -37,5 +38,9 @@ if upload is not None:
     with ui.friendly_errors():
         run_id = ui.import_model(store, upload.name, upload.getvalue())
         st.success(f"Imported as run #{run_id}; it is now available on the Evaluate and Draw pages.")
+
+if runs:
+    st.subheader("Export")
+    ui.render_runs_csv(store, runs)
 
 st.caption(f"TensorBoard: `tensorboard --logdir {store.data_dir / 'tensorboard'}`")

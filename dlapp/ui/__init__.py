@@ -28,6 +28,9 @@ from dlapp.ui.drawing import (
     render_test_set,
 )
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
+from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
+from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -47,6 +50,8 @@ __all__ = [
     "draw_models",
     "escape_markdown",
     "evaluation_report",
+    "experiment_store",
+    "follow_open_in_train",
     "friendly_errors",
     "get_store",
     "headline_metric",
@@ -57,6 +62,7 @@ __all__ = [
     "model_label",
     "page_setup",
     "prepare_model",
+    "pick_experiment",
     "pick_run",
     "render_autoencoder_report",
     "render_canvas",
@@ -65,11 +71,14 @@ __all__ = [
     "render_delete",
     "render_digit",
     "render_downloads",
+    "render_experiment",
     "render_guess",
     "render_model_note",
     "render_model_summary",
+    "render_new_experiment",
     "render_overlay",
     "render_rename",
+    "render_runs_csv",
     "render_runs_table",
     "render_settings",
     "render_shown_run",

@@ -12,6 +12,7 @@ import streamlit as st
 from dlapp import plots
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
+from dlapp.names import MAX_NAME_LENGTH
 from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
 from dlapp.ui.text import escape_markdown
 
@@ -93,12 +94,12 @@ def render_overlay(store: RunStore, chosen: list[Run]) -> None:
     metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
     metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
     curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
-    st.plotly_chart(plots.runs_overlay(curves, metric), config={"displayModeBar": False})
+    st.plotly_chart(plots.runs_overlay(curves, metric), config=plots.PNG_MODE_BAR)  # save the overlay as PNG
 
 
 def render_rename(store: RunStore, run: Run) -> None:
     with st.form(f"rename_{run.id}", border=False):
-        name = st.text_input("Name", value=run.name, max_chars=80)
+        name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH)
         if st.form_submit_button("Rename"):
             with friendly_errors():
                 store.rename(run.id, name)

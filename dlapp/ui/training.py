@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import plots
+from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
 from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
@@ -24,6 +25,7 @@ def shown_run(store: RunStore) -> tuple[Run | None, bool]:
     """
     state = st.session_state
     with friendly_errors():
+        store.refresh()  # runs whose process died since the server started show as interrupted
         runs = {run.id: run for run in store.runs()}
         if state.get("train_run_id") in runs:
             return runs[state.train_run_id], True
@@ -51,8 +53,11 @@ def start_training(store: RunStore) -> None:
 def render_train_button(store: RunStore, error: str | None, busy: bool) -> None:
     """Run name and Train, disabled with the reason while a setting is wrong or this session's run trains."""
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-    name_col.text_input("Run name (optional)", key="run_name", placeholder="e.g. wide mlp, no dropout")
-    reason = error or ("Your run is training: stop it or wait for it to finish." if busy else None)
+    name = name_col.text_input(
+        "Run name (optional)", key="run_name", placeholder="e.g. wide mlp, no dropout", max_chars=MAX_NAME_LENGTH
+    )
+    busy_reason = "Your run is training: stop it or wait for it to finish." if busy else None
+    reason = error or _name_problem(name) or busy_reason
     with button_col, friendly_errors():
         st.button(
             "Train",
@@ -66,6 +71,15 @@ def render_train_button(store: RunStore, error: str | None, busy: bool) -> None:
         )
     if reason and not error:
         st.caption(reason)
+
+
+def _name_problem(name: str | None) -> str | None:
+    """The name rule's sentence for a run name the store would refuse, else None."""
+    try:
+        clean_optional_name(name)
+    except InvalidName as exc:
+        return str(exc)
+    return None
 
 
 def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
@@ -124,7 +138,7 @@ def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, c
             st.plotly_chart(
                 plots.training_curve(epochs, metric, points, total_epochs),
                 key=f"{key}_{metric}",
-                config={"displayModeBar": False},
+                config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
 
 
