@@ -1,7 +1,7 @@
 """`python -m dlapp.tools.starter`: train the starter model that ships in `dlapp/assets/`.
 
 It trains the "best for drawing" preset on the bundled sample (training seed 42, the
-app's own `fit_run`) and writes the model (without its optimizer state, to stay small)
+app's own `fit_run`) and writes the model (weights only, no optimizer state: about 1 MB)
 and its card. Same command, same model. Its drawing accuracy is the preset's row in
 `python -m dlapp.tools.handdrawn`.
 """
@@ -20,21 +20,25 @@ COMMAND = "python -m dlapp.tools.starter"
 
 def train_starter(config=BEST_FOR_DRAWING.config):
     """(inference-only model, card) for a config."""
-    import keras
-
     from dlapp.training import fit_run
 
     result = fit_run(config)
-    model = keras.models.clone_model(result.model)  # uncompiled: the file holds no optimizer state
-    model.set_weights(result.model.get_weights())
-    card = StarterCard(
+    return inference_copy(result.model, config), StarterCard(
         preset=BEST_FOR_DRAWING.name,
         test_accuracy=round(result.metrics["test_accuracy"], 4),
         epochs=len(result.history.get("loss", [])),
         seconds=round(result.fit_seconds, 1),
         command=COMMAND,
     )
-    return model, card
+
+
+def inference_copy(model, config=BEST_FOR_DRAWING.config):
+    """The same weights in a freshly built, uncompiled model: the file then holds no optimizer state."""
+    from dlapp.models import build_model
+
+    copy = build_model(config.model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def save(model, card: StarterCard, model_path: Path = MODEL_FILE, card_path: Path = CARD_FILE) -> None:
