@@ -337,6 +337,7 @@ def test_draw_save_waits_for_a_new_drawing_and_clear_forgets_the_label(page, ser
     assert save_button(page).is_enabled()
 
     page.get_by_role("button", name="Reset canvas & history").click()  # the canvas toolbar's bin
+    page.get_by_text("Draw a digit on the left").wait_for()  # the canvas reports the reset a moment later
     wait_idle(page)
     assert "pick its digit" in selectbox_text(page, "This drawing is a")
     assert save_button(page).is_disabled()
