@@ -10,9 +10,7 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
+from dlapp.codegen_layers import drawing_layer_calls, layer_source
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
 
@@ -49,7 +47,7 @@ import os
 
 import keras
 import numpy as np
-from keras import {"layers, ops" if _drawing_layers(config) else "layers"}'''
+from keras import {"layers, ops" if drawing_layer_calls(config) else "layers"}'''
 
 
 def _settings(config: RunConfig) -> str:
@@ -145,38 +143,11 @@ def _lit(value: object) -> str:
     return text
 
 
-def _drawing_layers(config: RunConfig) -> list[str]:
-    """Calls of dlapp's own augmentation layers (pen width, wobble) the config switches on."""
-    m = config.model
-    if not m.augment or m.arch == "autoencoder":
-        return []
-    calls = []
-    if m.augment_thickness > 0:
-        calls.append(f"StrokeThickness({_lit(m.augment_thickness)})")
-    if m.augment_elastic > 0:
-        calls.append(f"ElasticDistortion({_lit(m.augment_elastic)})")
-    return calls
-
-
-# The source of dlapp.augment's layers, copied into scripts that use them (read, not imported: no TensorFlow here).
-_LAYER_SOURCES = ("SIZE", "StrokeThickness", "ElasticDistortion", "gaussian_kernel", "_resample")
-
-
-def _layer_code() -> str:
-    source = (Path(__file__).parent / "augment.py").read_text()
-    segments = {}
-    for node in ast.parse(source).body:
-        names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)] or [getattr(node, "name", "")]
-        if names[0] in _LAYER_SOURCES:
-            segments[names[0]] = ast.get_source_segment(source, node)
-    return "\n\n\n".join(segments[name] for name in _LAYER_SOURCES)
-
-
 def _augmentation_code(config: RunConfig) -> str:
     m = config.model
-    extra = _drawing_layers(config)
+    extra = drawing_layer_calls(config)
     lines = "".join(f"\n            {call}," for call in extra)
-    layer_code = _layer_code() + "\n\n\n" if _drawing_layers(config) else ""
+    layer_code = layer_source() + "\n\n\n" if drawing_layer_calls(config) else ""
     return (
         layer_code
         + f'''def augmentation():
