@@ -10,6 +10,7 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
+from dlapp.codegen_layers import drawing_layer_calls, layer_source
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
 
@@ -46,7 +47,7 @@ import os
 
 import keras
 import numpy as np
-from keras import layers'''
+from keras import {"layers, ops" if drawing_layer_calls(config) else "layers"}'''
 
 
 def _settings(config: RunConfig) -> str:
@@ -144,16 +145,22 @@ def _lit(value: object) -> str:
 
 def _augmentation_code(config: RunConfig) -> str:
     m = config.model
-    return f'''def augmentation():
+    extra = drawing_layer_calls(config)
+    lines = "".join(f"\n            {call}," for call in extra)
+    layer_code = layer_source() + "\n\n\n" if drawing_layer_calls(config) else ""
+    return (
+        layer_code
+        + f'''def augmentation():
     """Random shift, rotation and zoom of (28, 28, 1) images; these layers do nothing outside training."""
     return keras.Sequential(
         [
             layers.RandomTranslation({_lit(m.augment_shift)}, {_lit(m.augment_shift)}, fill_mode="constant"),
             layers.RandomRotation({_lit(m.augment_rotation)} / 360.0, fill_mode="constant"),
-            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),
+            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),{lines}
         ],
         name="augmentation",
     )'''
+    )
 
 
 def _augmented_rows(config: RunConfig) -> list[str]:

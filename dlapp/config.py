@@ -117,6 +117,9 @@ class ModelConfig:
     augment_shift: float = _spec(0.1, "Largest shift, as a fraction of 28 px.", low=0.0, high=0.5)
     augment_rotation: float = _spec(10.0, "Largest rotation in degrees.", low=0.0, high=180.0)
     augment_zoom: float = _spec(0.1, "Largest zoom in or out, as a fraction.", low=0.0, high=0.9)
+    # How people draw with a mouse (dlapp.augment): pen width and wobble. 0 turns each off.
+    augment_thickness: float = _spec(0.0, "Largest pen width change (1 = 1 px wider or thinner).", low=0.0, high=1.0)
+    augment_elastic: float = _spec(0.0, "Wobble: elastic distortion in px (0 = off).", low=0.0, high=5.0)
 
 
 @dataclass(frozen=True)

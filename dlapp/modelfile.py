@@ -109,6 +109,8 @@ def _mentions_lambda(config_text: str) -> bool:
 def _load_safely(path: Path, with_optimizer: bool = False):
     import keras  # lazy: the pages that list runs should not pay for TensorFlow
 
+    import dlapp.augment  # noqa: F401  registers dlapp's own augmentation layers, which saved models contain
+
     # Keras picks the format by file name; an upload may arrive as "upload.zip" or a temp name.
     with tempfile.TemporaryDirectory() as folder:
         keras_path = path if path.suffix == ".keras" else Path(shutil.copy(path, Path(folder) / "model.keras"))

@@ -12,21 +12,10 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
+from dlapp.augment import drawing_augmentation
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
 
 NUM_CLASSES = 10
-
-
-def augmentation(shift: float, rotation_degrees: float, zoom: float) -> keras.Sequential:
-    """Random shift, rotation and zoom of (28, 28, 1) images; identity outside training."""
-    return keras.Sequential(
-        [
-            layers.RandomTranslation(shift, shift, fill_mode="constant"),
-            layers.RandomRotation(rotation_degrees / 360.0, fill_mode="constant"),
-            layers.RandomZoom(zoom, fill_mode="constant"),
-        ],
-        name="augmentation",
-    )
 
 
 def _regularizer(l2: float):
@@ -231,7 +220,13 @@ def build_model(config: ModelConfig) -> keras.Model:
     """The uncompiled model for a model config."""
     kwargs = builder_kwargs(config)
     if config.augment and config.arch != "autoencoder":
-        kwargs["augment"] = augmentation(config.augment_shift, config.augment_rotation, config.augment_zoom)
+        kwargs["augment"] = drawing_augmentation(
+            config.augment_shift,
+            config.augment_rotation,
+            config.augment_zoom,
+            thickness=config.augment_thickness,
+            elastic=config.augment_elastic,
+        )
     return BUILDERS[config.arch](**kwargs)
 
 

@@ -25,6 +25,8 @@ CONFIGS = [
     dict(arch="cnn", conv_filters=(8, 16, 16), pooling="avg", dense_units=0, batch_norm=True, kernel_size=5),
     dict(arch="cnn", conv_filters=(4, 4), pooling="none", dense_units=0, dropout=0.0, l2=0.01, augment=True),
     dict(arch="cnn", conv_filters=(4,), dense_units=32, batch_norm=True, augment=True, optimizer="adamw"),
+    dict(arch="cnn", conv_filters=(4,), augment=True, augment_thickness=0.5, augment_elastic=1.5),
+    dict(arch="mlp", hidden_units=(8,), augment=True, augment_elastic=1.0),
     dict(arch="rnn"),
     dict(arch="rnn", rnn_cell="gru", rnn_units=(16, 8), bidirectional=True, dropout=0.0),
     dict(arch="rnn", rnn_cell="simple", rnn_units=(8, 8, 8), augment=True, l2=0.001, optimizer="rmsprop"),

@@ -21,7 +21,14 @@ from dlapp.ui.common import (
     runs_with_model,
 )
 from dlapp.ui.continuation import render_continuation, use_settings
-from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
+from dlapp.ui.drawing import (
+    draw_models,
+    prepare_model,
+    render_canvas,
+    render_guess,
+    render_model_note,
+    render_test_set,
+)
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
 from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
 from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
@@ -36,6 +43,7 @@ from dlapp.ui.runs import (
     render_runs_table,
 )
 from dlapp.ui.settings import render_model_summary, render_settings
+from dlapp.ui.starter import model_label
 from dlapp.ui.text import escape_markdown
 from dlapp.ui.training import is_training, render_shown_run, render_train_button, shown_run
 
@@ -61,7 +69,9 @@ __all__ = [
     "is_training",
     "latent_codes_for",
     "load_dataset",
+    "model_label",
     "page_setup",
+    "prepare_model",
     "pick_experiment",
     "pick_run",
     "render_autoencoder_report",
@@ -73,6 +83,7 @@ __all__ = [
     "render_downloads",
     "render_experiment",
     "render_guess",
+    "render_model_note",
     "render_model_summary",
     "render_new_experiment",
     "render_overlay",
