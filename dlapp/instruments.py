@@ -1,0 +1,181 @@
+"""Per-epoch layer statistics: each kernel's gradient norm on a fixed probe batch, its weight
+norm and a weight histogram, recorded by a callback at the end of every epoch.
+
+Like `dlapp.callbacks.EventCallback` the callback only computes and forwards: its owner
+(a training job) stores the dict. Nothing here runs per batch.
+
+A layer's statistics are keyed by its name; a layer inside a nested model or wrapper gets
+the path through it ("encoder/dense", "bidirectional/forward_lstm"). Layers without a
+kernel (pooling, dropout, flatten, batch norm) are left out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+PROBE_SIZE = 256  # training images whose gradient is measured, the same ones every epoch
+PROBE_SEED = 0  # picks them, so runs on the same data share a probe batch
+HISTOGRAM_BINS = 30
+
+
+class LayerStatsOwner(Protocol):
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None: ...
+
+
+def probe_batch(x: np.ndarray, y: np.ndarray, size: int = PROBE_SIZE, seed: int = PROBE_SEED):
+    """`size` training examples (all of them when there are fewer), chosen by `seed`, kept in data order."""
+    if len(x) == 0:
+        raise ValueError("The probe batch is drawn from the training images, and there are none.")
+    if len(x) != len(y):
+        raise ValueError(f"The probe batch needs one target per image; got {len(x)} images and {len(y)} targets.")
+    rows = np.sort(np.random.default_rng(seed).choice(len(x), size=min(size, len(x)), replace=False))
+    return x[rows], y[rows]
+
+
+def kernel_layers(model: keras.Layer) -> list[tuple[str, keras.Variable]]:
+    """(name, kernel) of every layer with a trainable kernel, input side first, nested models opened up."""
+    return list(_kernels_under(model, prefix=""))
+
+
+def _kernels_under(layer: keras.Layer, prefix: str) -> Iterator[tuple[str, keras.Variable]]:
+    for child in _children(layer):
+        kernel = own_kernel(child)
+        if kernel is None:
+            yield from _kernels_under(child, prefix=f"{prefix}{child.name}/")
+        elif kernel.trainable:
+            yield f"{prefix}{child.name}", kernel
+
+
+def own_kernel(layer: keras.Layer) -> keras.Variable | None:
+    """The layer's input kernel: its own `kernel`, or its cell's for a recurrent layer (LSTM, GRU, SimpleRNN)."""
+    for holder in (layer, getattr(layer, "cell", None)):
+        kernel = getattr(holder, "kernel", None)
+        if isinstance(kernel, keras.Variable):
+            return kernel
+    return None
+
+
+def _children(layer: keras.Layer) -> list[keras.Layer]:
+    # Keras's own walk over tracked sub-layers: a model's layers, Bidirectional's two directions,
+    # a custom block's parts. Data-flow order for functional models (topologically sorted).
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
+
+def layer_stats(grad_norm: float, weight_norm: float, low: float, high: float, counts) -> dict:
+    """{"grad_norm", "weight_norm", "hist": {"edges", "counts"}}; None (and no histogram) for what is not finite."""
+    finite_range = np.isfinite(low) and np.isfinite(high)
+    edges = np.linspace(low, high, len(counts) + 1) if finite_range else np.zeros(0)
+    return {
+        "grad_norm": _finite_or_none(grad_norm),
+        "weight_norm": _finite_or_none(weight_norm),
+        "hist": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts] if finite_range else []},
+    }
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+class LayerProbe:
+    """Every kernel's statistics on one fixed batch, in one compiled TensorFlow call.
+
+    The gradient is the one training follows: the forward pass runs in training mode (batch
+    norm on the batch's own statistics, which is how it rescues deep sigmoid networks), but
+    statelessly, so the model's moving statistics and random state are left as they were.
+    It is the gradient of the data loss alone; L2 terms reach each layer directly, not
+    through backpropagation. Histograms are made inside the graph too: copying the kernels
+    out to NumPy costs more than the counting.
+    """
+
+    def __init__(self, model: keras.Model, x: np.ndarray, y: np.ndarray, bins: int = HISTOGRAM_BINS):
+        named = kernel_layers(model)
+        self.names = [name for name, _ in named]
+        positions = {id(variable): i for i, variable in enumerate(model.trainable_variables)}
+        kernel_positions = [positions[id(kernel)] for _, kernel in named]
+        loss = data_loss(model)
+        self._x, self._y = tf.constant(x), tf.constant(y)
+
+        @tf.function
+        def measure(x, y):
+            trainable = [tf.convert_to_tensor(v) for v in model.trainable_variables]
+            non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
+            kernels = [trainable[i] for i in kernel_positions]
+            with tf.GradientTape() as tape:
+                tape.watch(kernels)
+                prediction, _ = model.stateless_call(trainable, non_trainable, x, training=True)
+                value = tf.reduce_mean(loss(tf.cast(y, tf.float32), tf.cast(prediction, tf.float32)))
+            gradients = tape.gradient(value, kernels)
+            return [_kernel_summary(k, g, bins) for k, g in zip(kernels, gradients, strict=True)]
+
+        self._measure = measure
+
+    def __call__(self) -> dict[str, dict]:
+        if not self.names:
+            return {}
+        summaries = self._measure(self._x, self._y)
+        return {
+            name: layer_stats(*(np.asarray(part) for part in s)) for name, s in zip(self.names, summaries, strict=True)
+        }
+
+
+def _kernel_summary(kernel, gradient, bins: int):
+    """(grad norm, weight norm, low, high, (bins,) counts) of one kernel, as tensors."""
+    weights = tf.reshape(tf.cast(kernel, tf.float32), [-1])
+    low, high = tf.reduce_min(weights), tf.reduce_max(weights)
+    # A constant kernel (all zeros at the start, say) gets a range one wide, as np.histogram gives it.
+    flat = tf.equal(low, high)
+    low, high = tf.where(flat, low - 0.5, low), tf.where(flat, high + 0.5, high)
+    finite = tf.math.is_finite(low) & tf.math.is_finite(high)
+    counts = tf.histogram_fixed_width(
+        tf.where(tf.math.is_finite(weights), weights, low),
+        tf.where(finite, tf.stack([low, high]), tf.constant([0.0, 1.0])),
+        nbins=bins,
+    )
+    grad_norm = tf.norm(gradient) if gradient is not None else tf.constant(float("nan"))
+    return grad_norm, tf.norm(weights), low, high, counts
+
+
+def data_loss(model: keras.Model):
+    """The per-example loss function the model was compiled with."""
+    loss = getattr(model, "loss", None)
+    if loss is None:
+        raise ValueError("Gradients need the model's loss; compile the model before training it.")
+    if isinstance(loss, str):
+        return keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss) or callable(loss):
+        return loss
+    raise ValueError(f"Could not interpret loss {loss!r} for layer gradients; expected one loss for one output.")
+
+
+class LayerStatsCallback(keras.callbacks.Callback):
+    """At the end of every epoch, forwards {layer name: stats} for every layer with a trainable kernel.
+
+    The probe batch is chosen once, here, from the training data it is given.
+    `seconds` keeps how long each epoch's recording took, for the bench.
+    """
+
+    def __init__(self, owner: LayerStatsOwner, x_train: np.ndarray, y_train: np.ndarray, probe_size: int = PROBE_SIZE):
+        super().__init__()
+        self.owner = owner
+        self.x_probe, self.y_probe = probe_batch(x_train, y_train, size=probe_size)
+        self.seconds: list[float] = []
+        self._probe: LayerProbe | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        began = time.perf_counter()
+        layers = self.record()
+        self.seconds.append(time.perf_counter() - began)
+        self.owner.on_layers(epoch, layers)
+
+    def record(self) -> dict[str, dict]:
+        """{layer name: {"grad_norm", "weight_norm", "hist"}} for the model as it is now."""
+        if self._probe is None:  # built on first use: the model is compiled and built by then
+            self._probe = LayerProbe(self.model, self.x_probe, self.y_probe)
+        return self._probe()
