@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import keras
@@ -179,3 +180,42 @@ class LayerStatsCallback(keras.callbacks.Callback):
         if self._probe is None:  # built on first use: the model is compiled and built by then
             self._probe = LayerProbe(self.model, self.x_probe, self.y_probe)
         return self._probe()
+
+
+# --- what the first layer looks for -----------------------------------------------------------------------------
+
+FIRST_LAYER_COUNT = 32  # neurons or kernels shown by default, the strongest first
+
+
+@dataclass(frozen=True)
+class FirstLayerWeights:
+    layer: str  # the layer's name
+    kind: str  # "Dense" or "Conv2D"
+    images: np.ndarray  # (n, h, w): each neuron's 784 weights as 28x28, or each kernel's k x k weights
+    units: list[int]  # which neuron or filter each image is (0-based), strongest first
+    total: int  # neurons or filters the layer has
+
+
+def first_layer_weights(model: keras.Model, count: int = FIRST_LAYER_COUNT) -> FirstLayerWeights | None:
+    """The first layer's weights as pictures, the `count` strongest (largest weight norm) first.
+
+    For a Dense layer reading the 784 pixels, each neuron's weights as a 28x28 image; for a
+    Conv2D layer, each filter's kernel (summed over input channels). None when the first
+    layer with weights is neither (an RNN reads one 28-pixel row at a time).
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1; got {count}.")
+    layers = kernel_layers(model)
+    if not layers:
+        return None
+    name, kernel = layers[0]
+    weights = np.asarray(kernel, np.float32)
+    if weights.ndim == 2 and weights.shape[0] == 28 * 28:
+        images, kind = weights.T.reshape(-1, 28, 28), "Dense"  # (units, 28, 28)
+    elif weights.ndim == 4:
+        images, kind = weights.sum(axis=2).transpose(2, 0, 1), "Conv2D"  # (k, k, in, filters) -> (filters, k, k)
+    else:
+        return None
+    strength = np.linalg.norm(images.reshape(len(images), -1), axis=1)
+    order = np.argsort(-strength, kind="stable")[:count]
+    return FirstLayerWeights(name, kind, images[order], [int(i) for i in order], len(images))

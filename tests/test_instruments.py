@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from dlapp.config import RunConfig
 from dlapp.data import load_raw, shape_for
-from dlapp.instruments import LayerStatsCallback, kernel_layers, layer_stats, probe_batch
+from dlapp.instruments import LayerStatsCallback, first_layer_weights, kernel_layers, layer_stats, probe_batch
 from dlapp.models import build_compiled, build_mlp
 
 
@@ -170,3 +170,22 @@ def test_an_uncompiled_model_is_refused_in_one_sentence(digits):
     callback.set_model(model)
     with pytest.raises(ValueError, match="compile the model"):
         callback.record()
+
+
+def test_the_first_dense_layer_shows_its_strongest_neurons_as_28x28_images():
+    model = build_compiled(RunConfig().replace(hidden_units=(40,)))
+    first = first_layer_weights(model)
+    kernel = model.layers[2].kernel.numpy()  # (784, 40)
+    assert first.kind == "Dense" and first.total == 40 and first.images.shape == (32, 28, 28)
+    strongest = int(np.argmax(np.linalg.norm(kernel, axis=0)))
+    assert first.units[0] == strongest
+    np.testing.assert_array_equal(first.images[0], kernel[:, strongest].reshape(28, 28))
+    assert len(first_layer_weights(model, count=100).units) == 40
+
+
+def test_the_first_conv_layer_shows_its_kernels_and_an_rnn_has_no_picture():
+    first = first_layer_weights(build_compiled(RunConfig().replace(arch="cnn", conv_filters=(6,), kernel_size=5)))
+    assert first.kind == "Conv2D" and first.images.shape == (6, 5, 5) and sorted(first.units) == list(range(6))
+    assert first_layer_weights(build_compiled(RunConfig().replace(arch="rnn", rnn_units=(4,)))) is None
+    autoencoder = first_layer_weights(build_compiled(RunConfig().replace(arch="autoencoder", encoder_units=(8,))))
+    assert autoencoder.layer.startswith("encoder/") and autoencoder.images.shape == (8, 28, 28)
