@@ -40,10 +40,17 @@ def sigmoid_mlp(batch_norm: bool) -> keras.Model:
     return model
 
 
-def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(digits):
+@pytest.mark.parametrize(
+    ("arch", "settings"),
+    [
+        ("mlp", {"hidden_units": (24, 16)}),  # measured eagerly
+        ("cnn", {"conv_filters": (4,), "dense_units": 8}),  # measured by a compiled tf.function
+    ],
+)
+def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(digits, arch, settings):
     keras.utils.set_random_seed(1)
-    x, y = shape_for(digits[0], "mlp"), digits[1]
-    model = build_compiled(RunConfig().replace(arch="mlp", hidden_units=(24, 16), batch_norm=True, dropout=0.0))
+    x, y = shape_for(digits[0], arch), digits[1]
+    model = build_compiled(RunConfig().replace(arch=arch, batch_norm=True, dropout=0.0, **settings))
     owner, callback = fit_recording(model, x, y, epochs=2)
 
     named = kernel_layers(model)
