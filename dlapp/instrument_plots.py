@@ -1,5 +1,6 @@
 """Plotly figures of the instruments: gradient and weight statistics per epoch, the first
-layer's weights, and one digit's forward pass. No Streamlit and no TensorFlow here.
+layer's weights, an RNN's hidden state. No Streamlit and no TensorFlow here. (The rest of
+a digit's forward pass is drawn as plain images by `dlapp.activation_images`.)
 
 Layer names can come from an imported model, so every one is HTML-escaped before it
 reaches a title, a legend or a hover label (Plotly renders tags in those).
@@ -15,14 +16,11 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+from dlapp.activation_images import DIVERGING, tiles, value_range
 from dlapp.plots import _layout
 
-FEATURE_MAPS_SHOWN = 16  # channels per conv layer by default; the page offers the rest
-UNITS_SHOWN = 512  # units per dense strip; a 4096-unit layer shows its first 512 and says so
-UNITS_PER_ROW = 64  # a strip wraps into rows of this many units
+LOG_AXIS = {"title": "gradient norm (log)", "type": "log", "exponentformat": "power", "dtick": 1}
 STATES_SHOWN = 128  # hidden units in the RNN heatmap
-DIVERGING = "RdBu_r"  # blue below zero, white at zero, red above
-POSITIVE = "Viridis"  # for values that are never negative (after ReLU, probabilities)
 MIN_DECADES = 4.0  # the gradient chart's y axis spans at least 10^4, so close lines look close
 
 
@@ -65,14 +63,21 @@ def gradient_norm_chart(epochs: Sequence[Mapping[str, Any]], total_epochs: int |
     xaxis = {"title": "epoch", "rangemode": "tozero"}
     if total_epochs:
         xaxis.update(range=[0, total_epochs + 0.2], dtick=1 if total_epochs <= 20 else None)
-    yaxis = {"title": "gradient norm (log)", "type": "log", "exponentformat": "power", "range": log_range(epochs)}
-    side_legend = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "title": "input ↓"}
+    yaxis = {**LOG_AXIS, "range": log_range(epochs)}
+    side_legend = {
+        "orientation": "v",
+        "x": 1.02,
+        "xanchor": "left",
+        "y": 1.0,
+        "yanchor": "top",
+        "title": "layers, input first",
+    }
     return _layout(
         fig,
         "Gradient norm per layer",
         xaxis=xaxis,
         yaxis=yaxis,
-        legend=side_legend,
+        legend={**side_legend, "title": "layers, input first"},
     )
 
 
@@ -118,7 +123,7 @@ def gradient_profile(epochs: Sequence[Mapping[str, Any]]) -> go.Figure:
         fig,
         f"Gradient norm by layer, epoch {int(last['epoch']) + 1}",
         xaxis={"title": "layer (input → output)", "type": "category"},
-        yaxis={"title": "gradient norm (log)", "type": "log", "exponentformat": "power", "range": log_range([last])},
+        yaxis={**LOG_AXIS, "range": log_range([last])},
     )
 
 
@@ -169,18 +174,6 @@ def _positive(value: float | None) -> float | None:
 # --- pictures of weights and activations -----------------------------------------------------------------------
 
 
-def tiles(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
-    """(n, h, w) -> one float image, filled row by row, NaN (transparent) in the gaps and empty places."""
-    n, h, w = images.shape
-    columns = max(1, min(columns, n))
-    rows = -(-n // columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = image
-    return out
-
-
 def _tile_labels(units: Sequence[int], shape: tuple[int, int], columns: int, gap: int = 1) -> np.ndarray:
     """For each pixel of `tiles(...)`, the number of the neuron or channel it belongs to (for hover)."""
     labels = np.stack([np.full(shape, unit) for unit in units])
@@ -215,81 +208,14 @@ def first_layer_figure(images: np.ndarray, units: Sequence[int], layer: str, tot
     )
 
 
-def panel_title(name: str, kind: str, shape: Sequence[int]) -> str:
-    """The layer's name, type and output shape for one image, escaped: "dense · Dense · (128,)"."""
-    return f"{html.escape(name)} · {html.escape(kind)} · {tuple(int(d) for d in shape)}"
-
-
-def _scale_for(values: np.ndarray) -> dict[str, Any]:
-    """Diverging around zero when values go below zero, else a sequential scale from zero up."""
-    low, high = float(np.nanmin(values)), float(np.nanmax(values))
-    if low < 0:
-        bound = max(abs(low), abs(high), 1e-12)
-        return {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}
-    return {"colorscale": POSITIVE, "zmin": 0.0, "zmax": max(high, 1e-12)}
-
-
-def feature_map_grid(maps: np.ndarray, title: str, channels: int = FEATURE_MAPS_SHOWN, columns: int = 8):
-    """(h, w, c) feature maps -> the first `channels` as a grid, one colour scale for the whole layer."""
-    shown = np.moveaxis(maps[..., :channels], -1, 0)  # (n, h, w)
-    columns = min(columns, len(shown))
-    rows = -(-len(shown) // columns)
-    z = tiles(shown, columns)
-    return _picture(
-        z,
-        title,
-        height=min(1200, 70 + rows * max(60, 700 // columns * maps.shape[0] // maps.shape[1])),
-        customdata=_tile_labels(range(len(shown)), maps.shape[:2], columns),
-        hovertemplate="channel %{customdata}: %{z:.2f}<extra></extra>",
-        colorbar={"thickness": 10},
-        **_scale_for(shown),
-    )
-
-
-def image_panel(image: np.ndarray, title: str) -> go.Figure:
-    """A (28, 28) picture (the input, a reconstruction) in grey, black at 0 and white at 1."""
-    return _picture(
-        np.asarray(image).reshape(28, 28),
-        title,
-        "gray",
-        height=240,
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        hovertemplate="%{z:.2f}<extra></extra>",
-    )
-
-
-def activation_strip(values: np.ndarray, title: str, max_units: int = UNITS_SHOWN) -> go.Figure:
-    """(units,) activations as coloured cells, wrapped into rows of 64; at most `max_units` of them."""
-    values = np.asarray(values, np.float64).reshape(-1)
-    shown = values[:max_units]
-    if len(values) > max_units:
-        title = f"{title} (the first {max_units:,} of {len(values):,} units)"
-    per_row = min(UNITS_PER_ROW, len(shown))
-    rows = -(-len(shown) // per_row)
-    z = np.full(rows * per_row, np.nan)
-    z[: len(shown)] = shown
-    unit = np.arange(rows * per_row).reshape(rows, per_row)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z.reshape(rows, per_row),
-            customdata=unit,
-            hoverongaps=False,
-            xgap=1,
-            ygap=1,
-            hovertemplate="unit %{customdata}: %{z:.3f}<extra></extra>",
-            colorbar={"thickness": 10},
-            **_scale_for(shown),
-        )
-    )
-    fig.update_xaxes(visible=len(shown) <= 16, dtick=1, title="unit" if len(shown) <= 16 else None)
-    fig.update_yaxes(visible=False, autorange="reversed")
-    return _layout(fig, title, height=110 + 14 * rows)
+def _heatmap_range(values: np.ndarray) -> dict[str, Any]:
+    scale, low, high = value_range(values)
+    return {"colorscale": scale, "zmin": low, "zmax": high, **({"zmid": 0.0} if scale == DIVERGING else {})}
 
 
 def hidden_state_heatmap(steps: np.ndarray, title: str, max_units: int = STATES_SHOWN) -> go.Figure:
-    """(28, units) hidden states: x = the image row just read, y = the unit."""
+    """(28, units) hidden states: x = the image row just read, y = the unit. `title` is plain text."""
+    title = html.escape(title)
     shown = np.asarray(steps, np.float64)[:, :max_units]
     if steps.shape[1] > max_units:
         title = f"{title} (the first {max_units} of {steps.shape[1]} units)"
@@ -299,22 +225,9 @@ def hidden_state_heatmap(steps: np.ndarray, title: str, max_units: int = STATES_
             x=np.arange(1, len(shown) + 1),
             hovertemplate="after row %{x}, unit %{y}: %{z:.2f}<extra></extra>",
             colorbar={"thickness": 10},
-            **_scale_for(shown),
+            **_heatmap_range(shown),
         )
     )
     fig.update_xaxes(title="image row read (time step)", dtick=4)
     fig.update_yaxes(title="unit", autorange="reversed")
     return _layout(fig, title, height=min(520, 180 + 3 * shown.shape[1]))
-
-
-def layer_panel(activation: Any, channels: int = FEATURE_MAPS_SHOWN) -> go.Figure:
-    """The figure for one `dlapp.activations.LayerActivation`, chosen by what its output is."""
-    values = activation.values
-    title = panel_title(activation.name, activation.kind, activation.shape)
-    if activation.steps is not None:
-        return hidden_state_heatmap(activation.steps, f"{title}: hidden state after each row")
-    if values.size == 28 * 28 and values.ndim >= 2:  # (28, 28) or (28, 28, 1): a picture
-        return image_panel(values, title)
-    if values.ndim == 3 and values.shape[0] > 1:
-        return feature_map_grid(values, title, channels)
-    return activation_strip(values, title)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -70,7 +68,7 @@ def test_layer_names_from_an_imported_model_are_escaped_everywhere():
         ip.gradient_profile(epochs),
         ip.weight_histogram_heatmap(epochs, name),
         ip.first_layer_figure(np.ones((2, 28, 28)), [0, 1], name, 2),
-        ip.layer_panel(SimpleNamespace(name=name, kind="Dense", values=np.ones(4), steps=None, shape=(4,))),
+        ip.hidden_state_heatmap(np.ones((28, 4)), name),
     ]
     for fig in figures:
         text = fig.to_json()
@@ -105,28 +103,8 @@ def test_first_layer_weights_are_diverging_around_zero_each_scaled_to_its_own_pe
     assert "the 2 strongest of 64 neurons" in fig.layout.title.text
 
 
-def test_the_feature_map_grid_shows_16_channels_unless_asked_for_more():
-    maps = np.random.default_rng(0).random((14, 14, 40))
-    default = np.asarray(ip.feature_map_grid(maps, "conv").data[0].z, dtype=float)
-    more = np.asarray(ip.feature_map_grid(maps, "conv", channels=40).data[0].z, dtype=float)
-    assert np.isfinite(default).sum() == 16 * 14 * 14
-    assert np.isfinite(more).sum() == 40 * 14 * 14
-
-
-def test_a_huge_dense_layer_shows_its_first_512_units_and_says_so():
-    fig = ip.activation_strip(np.arange(4096.0), "dense_7")
-    assert np.isfinite(np.asarray(fig.data[0].z, dtype=float)).sum() == 512
-    assert "the first 512 of 4,096 units" in fig.layout.title.text
-
-
-def test_each_kind_of_layer_output_gets_its_own_picture():
-    def panel(values, steps=None):
-        activation = SimpleNamespace(name="x", kind="K", values=values, steps=steps, shape=values.shape)
-        return ip.layer_panel(activation)
-
-    assert panel(np.zeros((28, 28, 1))).data[0].colorscale[0][1] == "rgb(0, 0, 0)"  # the image, in grey
-    assert "channel" in panel(np.ones((7, 7, 8))).data[0].hovertemplate
-    assert "unit" in panel(np.ones(10)).data[0].hovertemplate
-    hidden = panel(np.ones(16), steps=np.ones((28, 16)))
-    assert "after row" in hidden.data[0].hovertemplate and np.asarray(hidden.data[0].z).shape == (16, 28)
-    assert "x · K · (10,)" == ip.panel_title("x", "K", (10,))
+def test_the_rnn_hidden_state_is_a_heatmap_of_rows_by_units():
+    fig = ip.hidden_state_heatmap(np.tanh(np.random.default_rng(0).normal(size=(28, 200))), "lstm · LSTM · (200,)")
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (128, 28) and list(heat.x) == list(range(1, 29))
+    assert heat.zmid == 0 and "the first 128 of 200 units" in fig.layout.title.text
