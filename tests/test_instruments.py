@@ -9,7 +9,14 @@ import tensorflow as tf
 
 from dlapp.config import RunConfig
 from dlapp.data import load_raw, shape_for
-from dlapp.instruments import LayerStatsCallback, first_layer_weights, kernel_layers, layer_stats, probe_batch
+from dlapp.instruments import (
+    LayerStatsCallback,
+    first_layer_weights,
+    kernel_layers,
+    layer_stats,
+    probe_batch,
+    probe_size,
+)
 from dlapp.models import build_compiled, build_mlp
 
 
@@ -118,14 +125,20 @@ def test_recording_leaves_the_model_unchanged(digits):
         np.testing.assert_array_equal(old, new)
 
 
-def test_the_probe_batch_is_the_same_256_training_images_every_time(digits):
+def test_the_probe_batch_is_the_same_training_images_every_time(digits):
     x, y = digits
-    first_x, first_y = probe_batch(x, y)
-    again_x, again_y = probe_batch(x, y)
+    first_x, first_y = probe_batch(x, y, size=256)
+    again_x, again_y = probe_batch(x, y, size=256)
     assert first_x.shape == (256, 28, 28)
     np.testing.assert_array_equal(first_x, again_x)
     np.testing.assert_array_equal(first_y, again_y)
-    assert len(probe_batch(x[:100], y[:100])[0]) == 100  # fewer training images than 256: all of them
+    assert len(probe_batch(x[:100], y[:100], size=256)[0]) == 100  # fewer training images: all of them
+
+
+def test_the_probe_is_256_images_but_never_more_than_1_in_64_nor_fewer_than_32():
+    assert probe_size(54_000) == 256  # full MNIST after validation
+    assert probe_size(3_600) == 56  # the sample: about 1% of an epoch's work
+    assert probe_size(400) == 32
 
 
 def test_an_empty_training_set_is_refused_in_one_sentence():
