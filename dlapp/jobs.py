@@ -102,10 +102,14 @@ class TrainingJob:
         name: str | None = None,
         *,
         callbacks: Sequence[Any] = (),
+        instruments: bool = True,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (checkpoints...).
+        `instruments`: record per-layer gradient and weight statistics with every epoch."""
         self.config = config.validate()
         self.callbacks = list(callbacks)
+        self.instruments = instruments
+        self._layers: dict[int, dict] = {}  # epoch -> per-layer statistics, until the epoch's row is written
         self.store = store if store is not None else RunStore()
         self.run_id = self.store.create_run(config, name)
         self.stop_requested = False  # read by EventCallback after every batch
@@ -212,10 +216,15 @@ class TrainingJob:
         event = self._events.append("batch", data)
         self._latest_batch = {**data, "time": event.time}
 
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None:
+        # Recorded just before the epoch's logs arrive in on_epoch, which stores both in one row.
+        self._layers[epoch] = layers
+
     def on_epoch(self, data: dict) -> None:
+        layers = self._layers.pop(data["epoch"], None)
         # The store first: when a page sees the event, the epoch is already saved.
-        self.store.add_epoch(self.run_id, data["epoch"], data)
-        self._events.append("epoch", data)
+        self.store.add_epoch(self.run_id, data["epoch"], data, layers=layers)
+        self._events.append("epoch", {**data, "layers": layers} if layers else data)
 
     def _samples_seen(self, epoch: int, step: int) -> int:
         batch_size = self.config.train.batch_size
@@ -253,6 +262,7 @@ class TrainingJob:
             callbacks=[events, *self.callbacks],
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
+            instruments=self if self.instruments else None,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
         self.store.save_model(self.run_id, result.model)
