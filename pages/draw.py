@@ -60,6 +60,7 @@ with result_col:
                 ui.render_prediction(model, image, UNSURE_BELOW)
             else:
                 ui.render_reconstruction(model, image)
+            ui.render_forward_pass(model, image)
 
 if run.is_classifier:
     st.divider()

@@ -38,6 +38,7 @@ else:
             ui.render_delete(store, run)
         with files_col:
             ui.render_downloads(run)
+        ui.render_layer_history(store.epochs(run.id), key=f"runs_{run.id}")
 
 st.subheader("Import a model")
 upload = st.file_uploader(

@@ -30,6 +30,7 @@ from dlapp.ui.common import (
     runs_with_model,
 )
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.runs import (
     RUNS_COLUMNS,
@@ -101,7 +102,11 @@ __all__ = [
     "render_digit",
     "render_downloads",
     "render_field",
+    "render_first_layer",
+    "render_forward_pass",
     "render_gallery",
+    "render_gradient_chart",
+    "render_layer_history",
     "render_live_training",
     "render_model_summary",
     "render_personal_test",
