@@ -31,7 +31,7 @@ class Owner:
 @pytest.fixture(scope="module")
 def digits():
     raw = load_raw("mnist-sample")
-    return raw.x_train[:400], raw.y_train[:400]  # uint8 (400, 28, 28), (400,)
+    return raw.x_train[:300], raw.y_train[:300]  # uint8 (300, 28, 28), (300,)
 
 
 def fit_recording(model, x, y, epochs=1, **fit_kwargs):
