@@ -60,6 +60,11 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def run_picker(at: AppTest, key: str):
+    """The page's run selectbox (its key carries a suffix after `key`)."""
+    return next(box for box in at.selectbox if box.key.startswith(key))
+
+
 def run_id_of(models_dir: Path, arch: str) -> int:
     return next(run.id for run in RunStore(models_dir).runs() if run.arch == arch)
 
@@ -67,7 +72,7 @@ def run_id_of(models_dir: Path, arch: str) -> int:
 @pytest.mark.parametrize("arch", list(SMALL))
 def test_draw_shows_the_forward_pass_of_the_drawing_for_every_architecture(drawn_canvas, models_dir, arch):
     at = open_page("pages/draw.py")
-    at.selectbox(key="draw_run").set_value(run_id_of(models_dir, arch)).run()
+    run_picker(at, "draw_run").set_value(run_id_of(models_dir, arch)).run()
     assert not at.exception, [e.message for e in at.exception]
     (expander,) = [e for e in at.expander if e.label == "The forward pass of your drawing"]
     titles = [m.value for m in expander.markdown]
@@ -83,7 +88,7 @@ def test_draw_shows_the_forward_pass_of_the_drawing_for_every_architecture(drawn
 
 def test_evaluate_shows_what_the_first_layer_looks_for(drawn_canvas, models_dir):
     at = open_page("pages/evaluate.py")
-    at.selectbox(key="evaluate_run").set_value(run_id_of(models_dir, "cnn")).run()
+    run_picker(at, "evaluate_run").set_value(run_id_of(models_dir, "cnn")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert "What the first layer looks for" in [s.value for s in at.subheader]
 

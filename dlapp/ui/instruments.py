@@ -69,7 +69,7 @@ def render_layer_history(epochs: list[dict], key: str) -> None:
 
 
 def render_forward_pass(model, image) -> None:
-    """ "The forward pass of your drawing": every layer's output, folded away until opened."""
+    """The forward pass of your drawing: every layer's output, in an expander folded until opened."""
     with st.expander("The forward pass of your drawing", expanded=False, icon=":material/layers:"):
         from dlapp.activations import forward_pass
 
@@ -101,12 +101,13 @@ def _render_layer(layer, channels: int, key: str) -> None:
     st.caption(" · ".join(part for part in (note, picture.legend) if part))
 
 
-def render_first_layer(model, count: int = 32) -> None:
-    """ "What the first layer looks for": its strongest neurons' weights as images, or its conv kernels."""
+def render_first_layer(run, count: int = 32) -> None:
+    """What the first layer looks for: the run's strongest first-layer neurons as images, or its conv kernels."""
     from dlapp.instruments import first_layer_weights
+    from dlapp.ui.common import run_model
 
     st.subheader("What the first layer looks for")
-    first = first_layer_weights(model, count)
+    first = first_layer_weights(run_model(run), count)
     if first is None:
         st.caption("This model's first layer does not read the image as a picture (an RNN reads one row at a time).")
         return
