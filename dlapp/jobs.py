@@ -120,16 +120,20 @@ class TrainingJob:
         continuation: Continuation | None = None,
         plan: FitPlan | None = None,
         parent_run_id: int | None = None,
+        instruments: bool = True,
     ):
         """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...).
 
         `continuation`: train the stored run it names further, from its checkpoint, instead of a new run.
         `plan`: what to train instead of a new model on the config's dataset (a fine-tune); see `FitPlan`.
         `parent_run_id`: the run this one starts from, kept with the run.
+        `instruments`: record per-layer gradient and weight statistics with every epoch.
         """
         self.config = config.validate()
         self.callbacks = list(callbacks)
         self.plan = plan
+        self.instruments = instruments
+        self._layers: dict[int, dict] = {}  # epoch -> per-layer statistics, until the epoch's row is written
         self.store = store if store is not None else RunStore()
         self.continuation = continuation
         self.initial_epoch = continuation.initial_epoch if continuation else 0  # epochs trained before this job
@@ -245,10 +249,15 @@ class TrainingJob:
         event = self._events.append("batch", data)
         self._latest_batch = {**data, "time": event.time}
 
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None:
+        # Recorded just before the epoch's logs arrive in on_epoch, which stores both in one row.
+        self._layers[epoch] = layers
+
     def on_epoch(self, data: dict) -> None:
+        layers = self._layers.pop(data["epoch"], None)
         # The store first: when a page sees the event, the epoch is already saved.
-        self.store.add_epoch(self.run_id, data["epoch"], data)
-        self._events.append("epoch", data)
+        self.store.add_epoch(self.run_id, data["epoch"], data, layers=layers)
+        self._events.append("epoch", {**data, "layers": layers} if layers else data)
 
     def _samples_seen(self, epoch: int, step: int) -> int:
         """Images this job has trained, by the end of `step` of `epoch` (numbered across the whole run)."""
@@ -305,6 +314,7 @@ class TrainingJob:
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
             **inputs,
+            instruments=self if self.instruments else None,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
         if checkpoints.failing or checkpoints.saved is None:  # the end's checkpoint is missing: say why, now

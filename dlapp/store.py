@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
     logs TEXT NOT NULL,
+    layers TEXT,
     PRIMARY KEY (run_id, epoch)
 );
 """
@@ -193,13 +194,13 @@ class RunStore:
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET status = ?, error = ? WHERE id = ?", (status, error, run_id))
 
-    def add_epoch(self, run_id: int, epoch: int, logs: dict[str, float]) -> None:
-        """Record one finished epoch (0-based) with all its Keras logs."""
-        clean = {k: float(v) for k, v in logs.items() if k != "epoch"}
+    def add_epoch(self, run_id: int, epoch: int, logs: dict[str, float], layers: dict | None = None) -> None:
+        """Record one finished epoch (0-based) with all its Keras logs, and its per-layer statistics if any."""
+        clean = {k: float(v) for k, v in logs.items() if k not in ("epoch", "layers")}
         with self._db() as db:
             db.execute(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, logs) VALUES (?, ?, ?)",
-                (int(run_id), int(epoch), json.dumps(clean)),
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, logs, layers) VALUES (?, ?, ?, ?)",
+                (int(run_id), int(epoch), json.dumps(clean), json.dumps(layers) if layers else None),
             )
 
     def save_model(self, run_id: int, model: Any, info: CheckpointInfo | None = None) -> Path:
@@ -274,10 +275,14 @@ class RunStore:
         return [_run_from_row(row) for row in rows]
 
     def epochs(self, run_id: int) -> list[dict]:
-        """[{"epoch": 0, "loss": ..., "val_loss": ..., ...}, ...] in epoch order."""
+        """[{"epoch": 0, "loss": ..., "val_loss": ..., ..., "layers": {...}}, ...] in epoch order; "layers"
+        ({name: {"grad_norm", "weight_norm", "hist": {"edges", "counts"}}}, `dlapp.instruments`) may be absent."""
         with self._db(readonly=True) as db:
-            rows = db.execute("SELECT epoch, logs FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
-            return [{"epoch": row["epoch"], **json.loads(row["logs"])} for row in rows.fetchall()]
+            rows = db.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),)).fetchall()
+        layers = [{"layers": json.loads(row["layers"])} if row["layers"] else {} for row in rows]
+        return [
+            {"epoch": row["epoch"], **json.loads(row["logs"]), **extra} for row, extra in zip(rows, layers, strict=True)
+        ]
 
     def rename(self, run_id: int, name: str) -> None:
         """Give the run a new name; InvalidName (nothing saved) when it breaks the rule in `dlapp.names`."""

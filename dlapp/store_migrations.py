@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-NEW_RUN_COLUMNS = (("parent_run_id", "INTEGER"),)  # added to `runs` after the first release: (name, SQL type)
+NEW_COLUMNS = (  # added after the first release: (table, column, SQL type)
+    ("runs", "parent_run_id", "INTEGER"),
+    ("epochs", "layers", "TEXT"),  # per-layer statistics (instruments), JSON
+)
 
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
@@ -12,7 +15,7 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
 
     parent_run_id has no foreign key on purpose: deleting the parent leaves its fine-tuned runs intact.
     """
-    have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-    for column, kind in NEW_RUN_COLUMNS:
+    for table, column, kind in NEW_COLUMNS:
+        have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in have:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

@@ -30,7 +30,7 @@ SMALL = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, ep
 
 
 def _without_epoch(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "epoch"}
+    return {k: v for k, v in data.items() if k not in ("epoch", "layers")}
 
 
 def _tensorboard_tags(folder: Path) -> set[str]:

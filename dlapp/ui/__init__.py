@@ -34,6 +34,7 @@ from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_e
 from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
+from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -82,8 +83,12 @@ __all__ = [
     "render_digit",
     "render_downloads",
     "render_experiment",
+    "render_first_layer",
+    "render_forward_pass",
+    "render_gradient_chart",
     "render_guess",
     "render_model_note",
+    "render_layer_history",
     "render_model_summary",
     "render_new_experiment",
     "render_overlay",

@@ -11,6 +11,7 @@ import streamlit as st
 from dlapp.errors import EmptyCanvas
 from dlapp.ui.common import friendly_errors, runs_with_model
 from dlapp.ui.finetune import advance_prompt
+from dlapp.ui.instruments import render_forward_pass
 from dlapp.ui.prediction import render_empty_bars, render_personal_test, render_prediction, render_reconstruction
 from dlapp.ui.starter import is_starter, model_for, starter_run
 
@@ -98,6 +99,7 @@ def render_guess(run: Run, rgba: np.ndarray | None) -> np.ndarray | None:
         else:
             check = _digit_reference().check(image) if run.dataset in DIGIT_DATASETS else None
             render_prediction(model, image, UNSURE_BELOW, check)
+        render_forward_pass(model, image)
     return image
 
 

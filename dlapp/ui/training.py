@@ -9,6 +9,7 @@ import streamlit as st
 from dlapp import plots
 from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
+from dlapp.ui.instruments import render_gradient_chart
 from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
 
@@ -205,6 +206,7 @@ def _live_training(run_id: int) -> None:
         return  # nothing to chart yet; every waiting page stays cheap for the one that trains
     cache = collect_events(job)
     render_curves(cache["epochs"], cache["batches"], job.config.train.epochs, job.config.is_classifier, "live")
+    render_gradient_chart(cache["epochs"], job.config.train.epochs, "live")
 
 
 def render_run_result(store: RunStore, run: Run) -> None:
@@ -226,6 +228,7 @@ def render_run_result(store: RunStore, run: Run) -> None:
     if epochs:
         # x axis to the epochs it actually trained: a run stopped at 2 of 200 should not be a sliver.
         render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}")
+        render_gradient_chart(epochs, max(len(epochs), 1), f"result_{run.id}")
 
 
 def render_test_metrics(run: Run) -> None:
