@@ -14,6 +14,7 @@ from dlapp import plots
 from dlapp.data import DATASETS, dataset_info, is_cached
 from dlapp.errors import DlappError
 from dlapp.store import ACTIVE
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
@@ -131,7 +132,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except (DlappError, ValueError) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(escape_markdown(str(exc)), icon=":material/block:")
 
 
 def page_setup(title: str) -> None:
