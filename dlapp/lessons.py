@@ -230,7 +230,8 @@ VANISHING = Lesson(
         "Backpropagation multiplies the gradient by each layer's slope on its way back to the input. A "
         "sigmoid's slope is at most 0.25, so after 8 sigmoid layers little is left: the first layers barely "
         "learn. Batch normalisation rescales each layer's outputs so they stay where the slope is steep. A "
-        "ResNet adds shortcuts, y = x + F(x), so the gradient has a path that skips the layers."
+        "ResNet (here with relu, as ResNets are built) adds shortcuts, y = x + F(x), so the gradient has a path "
+        "that skips the layers."
     ),
     formulas=(
         r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \le \tfrac14",
@@ -241,7 +242,10 @@ VANISHING = Lesson(
     variants=(
         Variant("8-layer sigmoid MLP"),
         Variant("with batch norm", {"batch_norm": True}),
-        Variant("ResNet", {"arch": "resnet", "resnet_stages": 2, "resnet_blocks": 2, "resnet_width": 8}),
+        Variant(
+            "ResNet",
+            {"arch": "resnet", "activation": "relu", "resnet_stages": 2, "resnet_blocks": 2, "resnet_width": 8},
+        ),
     ),
     look_for=(
         "In the gradient-norm chart, the sigmoid MLP's first layers sit far below its last ones. Batch norm "
