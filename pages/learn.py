@@ -20,8 +20,9 @@ with ui.friendly_errors():
     experiment = lesson_experiment(store, lesson)
     running = experiment is not None and experiment.active
     with run_col:
-        st.markdown(f"**The experiment:** {lesson_settings_preview(lesson)}")
+        st.markdown(f"**The experiment:** {lesson_settings_preview(lesson)}.")
         render_start(store, lesson, running)
+        st.info(f"**What to look for.** {lesson.look_for}", icon=":material/visibility:")
     if experiment is not None:
         st.divider()
         render_progress(store, lesson, experiment.id)

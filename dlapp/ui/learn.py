@@ -133,7 +133,6 @@ def _lesson_body(store: RunStore, lesson: Lesson, experiment_id: int, live: bool
     runs = lesson_runs(store, experiment_id, lesson)
     statuses = [store.run(run_id).status for run_id in _run_ids(store, experiment_id)]
     _status_line(store, experiment_id, statuses, live)
-    st.info(f"**What to look for.** {lesson.look_for}", icon=":material/visibility:")
     from dlapp.ui.learn_views import render_extra, render_lesson_curves
 
     render_lesson_curves(lesson, runs, store, experiment_id)

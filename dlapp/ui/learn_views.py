@@ -100,7 +100,10 @@ def render_efficiency(store: RunStore) -> None:
 
 
 def lesson_settings_preview(lesson: Lesson) -> str:
-    """'7 runs, 5 epochs each, on 3,600 training images' - what the button will start."""
+    """'7 runs of 5 epochs each' - what the button will start."""
     planned = lesson_configs(lesson)
-    epochs = max(config.train.epochs for _, config in planned)
-    return f"{len(planned)} run(s), up to {epochs} epochs each."
+    epochs = {config.train.epochs for _, config in planned}
+    each = f"{max(epochs)} epochs" if len(epochs) == 1 else f"up to {max(epochs)} epochs"
+    if len(planned) == 1:
+        return f"one run of {each.removeprefix('up to ')}"
+    return f"{len(planned)} runs of {each} each, overlaid on one chart"
