@@ -25,7 +25,7 @@ def _event_cache(run_id: int) -> dict:
 def collect_events(job) -> dict:
     cache = _event_cache(job.run_id)
     for event in job.events_since(cache["index"]):
-        cache["index"] += 1
+        cache["index"] = event.index + 1  # dropped batch events leave gaps: never count
         data = event.data
         if event.kind == "batch":
             steps = max(int(data.get("steps") or 1), 1)
