@@ -180,26 +180,27 @@ def observe_overfitting(runs: list[LessonRun]) -> str:
         return NOTHING_YET
     plain, cures = runs[0], runs[1:]
     text = overfitting_sentence(plain)
-    plain_gap = _gap(plain)
-    for cure in cures:
-        text += " " + _cure_sentence(cure, plain_gap, len(series(plain.epochs, "loss")))
+    stopped = [cure for cure in cures if _stopped_early(cure, plain)]
+    compared = [run for run in runs if run not in stopped and _gap(run) is not None]
+    if len(compared) > 1:
+        gaps = ", ".join(f"{run.label} {num(_gap(run))}" for run in compared)
+        smallest = min(compared, key=_gap)
+        text += f" Validation minus training loss at the end: {gaps}; smallest with {smallest.label}."
+    for cure in stopped:
+        text += " " + _early_stop_sentence(cure)
     return text
 
 
-def _cure_sentence(cure: LessonRun, plain_gap: float | None, plain_epochs: int) -> str:
+def _stopped_early(cure: LessonRun, plain: LessonRun) -> bool:
     done = len(series(cure.epochs, "loss"))
-    if cure.settings.get("early_stopping") and done < plain_epochs:
-        best = best_epoch(cure.epochs)
-        kept = f" and kept the weights of epoch {best.epoch} (validation loss {num(best.value)})" if best else ""
-        return f"With {cure.label}, training stopped after epoch {done}{kept}."
-    gap = _gap(cure)
-    if gap is None or plain_gap is None:
-        return f"With {cure.label} there is no validation loss to compare."
-    compared = "smaller than" if gap < plain_gap else "not smaller than"
-    return (
-        f"With {cure.label} the gap between validation and training loss at the end is {num(gap)}, "
-        f"{compared} {num(plain_gap)} without a cure."
-    )
+    return bool(cure.settings.get("early_stopping")) and done < len(series(plain.epochs, "loss"))
+
+
+def _early_stop_sentence(cure: LessonRun) -> str:
+    done = len(series(cure.epochs, "loss"))
+    best = best_epoch(cure.epochs)
+    kept = f" and kept the weights of epoch {best.epoch} (validation loss {num(best.value)})" if best else ""
+    return f"With {cure.label}, training stopped after epoch {done}{kept}."
 
 
 # --- lesson 5: vanishing gradients ----------------------------------------------------------------
