@@ -198,7 +198,7 @@ OVERFITTING = Lesson(
     explanation=(
         "A big network trained on few images can learn those images by heart instead of learning digits. "
         "Then training loss keeps falling while validation loss, on images it never trains on, turns and "
-        "rises: overfitting. Here a wide two-layer MLP trains on only 420 images for 30 epochs, and again "
+        "rises: overfitting. Here a wide two-layer MLP trains on only 420 images for 20 epochs, and again "
         "with four cures. Dropout silences random neurons while training; an L2 penalty keeps the weights "
         "small; augmentation shows shifted and turned copies; early stopping stops when validation loss "
         "stops improving and keeps the best weights."
@@ -207,7 +207,7 @@ OVERFITTING = Lesson(
         r"\text{dropout: } h_i \leftarrow \frac{m_i\, h_i}{1-p}, \quad m_i \sim \mathrm{Bernoulli}(1-p)",
         r"\text{L2: } L_{\text{total}} = L + \lambda \sum_i w_i^2",
     ),
-    base=dict(TUTORIAL_MLP, hidden_units=(512, 512), dropout=0.0, train_subset=600, validation_split=0.3, epochs=30),
+    base=dict(TUTORIAL_MLP, hidden_units=(512, 512), dropout=0.0, train_subset=600, validation_split=0.3, epochs=20),
     variants=(
         Variant("no cure"),
         Variant("dropout 0.5", {"dropout": 0.5}),
