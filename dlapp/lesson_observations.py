@@ -264,6 +264,9 @@ def observe_recurrent(runs: list[LessonRun]) -> str:
     if not runs:
         return NOTHING_YET
     text = f"Validation accuracy after {_epochs_done(runs)} epochs, best first: {ranking(runs)}."
+    ranked = _ranked(runs, "val_accuracy", highest=True)
+    if ranked and ranked[0][0].settings.get("rnn_cell") == "simple":
+        text += " Here the simple RNN did at least as well as the gated cells: their advantage did not show."
     timed = [run for run in runs if run.seconds]
     if len(timed) >= 2:
         text += " Seconds to train: " + ", ".join(f"{run.label} {run.seconds:.0f}" for run in timed) + "."
@@ -300,6 +303,10 @@ def top_confusion(confusion: list[list[int]]) -> tuple[int, int, int] | None:
     return true_class, predicted, count
 
 
+def _a(digit: int) -> str:
+    return f"an {digit}" if digit == 8 else f"a {digit}"
+
+
 def observe_saliency(runs: list[LessonRun]) -> str:
     runs = trained(runs)
     if not runs:
@@ -311,5 +318,5 @@ def observe_saliency(runs: list[LessonRun]) -> str:
     mistake = top_confusion(run.confusion or [])
     if mistake:
         true_class, predicted, count = mistake
-        text += f" Its most common mistake was reading a {true_class} as a {predicted} ({count} times)."
+        text += f" Its most common mistake was reading {_a(true_class)} as {_a(predicted)} ({count} times)."
     return text
