@@ -57,3 +57,24 @@ def test_a_finished_lesson_shows_curves_code_and_its_observation(finished_first_
     assert "layers.Dense(128" in code and "Dropout(0.2)" in code
     observation = next(s.value for s in at.success)
     assert "What your runs showed" in observation and "after epoch 2" in observation
+
+
+def test_train_view_marks_the_best_epoch_and_asks_overfitting(tmp_path, monkeypatch):
+    from dlapp.config import RunConfig
+
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    run_id = store.create_run(RunConfig.from_flat(loss="mse"), name="overfits")
+    for epoch, (train, val) in enumerate([(0.9, 0.8), (0.5, 0.4), (0.3, 0.3), (0.2, 0.35), (0.1, 0.4), (0.05, 0.5)]):
+        store.add_epoch(run_id, epoch, {"loss": train, "val_loss": val, "accuracy": 0.9, "val_accuracy": 0.8})
+    store.finish_run(run_id, "finished", metrics={"test_accuracy": 0.8}, seconds=1.0, samples_per_second=1.0)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["train_run_id"] = run_id
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    warning = next(w.value for w in at.warning if "Overfitting?" in w.value)
+    assert "rose from 0.3 to 0.5 after epoch 3" in warning
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert any("Loss (MSE) per epoch, on the training and validation images" in spec for spec in titles)
+    assert any("best epoch 3" in spec for spec in titles)
