@@ -344,7 +344,7 @@ EFFICIENCY = Lesson(
         Variant("CNN", {"arch": "cnn", "conv_filters": (32, 64), "dense_units": 128}),
     ),
     look_for="Look for a point near the top left: few parameters, fast, and still accurate.",
-    observe=obs.observe_convolution,
+    observe=obs.observe_sizes,
     extra="efficiency",
 )
 
