@@ -79,10 +79,10 @@ def observe_efficiency(points: list[EfficiencyPoint], within: float = 0.01) -> s
     if not points:
         return "No finished classifier with a saved model yet: train a few, then look again."
     best = max(points, key=lambda p: p.accuracy)
-    good = [p for p in points if p.accuracy >= best.accuracy - within]
-    small = min(good, key=lambda p: p.parameters)
+    good = [p for p in points if p.accuracy >= best.accuracy - within and p.parameters < best.parameters]
     text = f"Of {len(points)} runs, the most accurate is “{best.name}”: {_describe(best)}."
-    if small is not best:
+    if good:
+        small = min(good, key=lambda p: p.parameters)
         text += (
             f" “{small.name}” comes within {100 * within:.0f} point of it with "
             f"{best.parameters / small.parameters:.1f} times fewer parameters: {_describe(small)}."

@@ -56,11 +56,12 @@ def efficiency_scatter(points: Sequence[EfficiencyPoint]) -> go.Figure:
             x=[p.parameters for p in points],
             y=[p.accuracy for p in points],
             mode="markers+text",
-            text=[plain_label(f"#{p.run_id} {p.name}", 24) for p in points],
+            text=[f"#{p.run_id}" for p in points],  # the run's number on the chart, its name on hover
+            hovertext=[plain_label(p.name) for p in points],
             textposition="top center",
             customdata=[[p.file_mb, p.ms_per_prediction, p.arch] for p in points],
             marker={"size": [10 + 30 * p.ms_per_prediction / slowest for p in points], "color": CLASS_COLORS[0]},
-            hovertemplate="%{text}<br>%{customdata[2]}, %{x:,} parameters, %{customdata[0]:.2f} MB"
+            hovertemplate="%{text} %{hovertext}<br>%{customdata[2]}, %{x:,} parameters, %{customdata[0]:.2f} MB"
             "<br>%{customdata[1]:.2f} ms per prediction<br>test accuracy %{y:.1%}<extra></extra>",
         )
     )

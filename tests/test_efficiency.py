@@ -36,6 +36,8 @@ def test_observation_names_the_smallest_run_close_to_the_best():
     text = observe_efficiency([_point("big", 400_000, 0.98), _point("small", 25_000, 0.975), _point("bad", 1_000, 0.8)])
     assert "the most accurate is “big”: 98.0% with 400,000 parameters" in text
     assert "“small” comes within 1 point of it with 16.0 times fewer parameters" in text
-    alone = observe_efficiency([_point("big", 400_000, 0.98), _point("bad", 1_000, 0.8)])
+    alone = observe_efficiency(
+        [_point("big", 400_000, 0.98), _point("twin", 400_000, 0.979), _point("bad", 1_000, 0.8)]
+    )
     assert "comes within" not in alone
     assert observe_efficiency([]).startswith("No finished classifier")
