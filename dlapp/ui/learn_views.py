@@ -55,7 +55,7 @@ def _script(store: RunStore, experiment_id: int) -> None:
 
 def render_extra(lesson: Lesson, runs: list[LessonRun], store: RunStore, experiment_id: int, live: bool) -> None:
     if lesson.extra == "gradients":
-        _gradients(runs)
+        _gradients(runs, live)
     elif lesson.extra == "efficiency" and not live:
         render_efficiency(store)
     elif lesson.extra in LINKS:
@@ -70,13 +70,14 @@ LINKS = {
 }
 
 
-def _gradients(runs: list[LessonRun]) -> None:
+def _gradients(runs: list[LessonRun], live: bool) -> None:
     from dlapp.lesson_plots import gradient_profile, last_layer_norms
 
     profiles = [(run.label, last_layer_norms(run.epochs)) for run in runs]
     profiles = [(label, norms) for label, norms in profiles if norms]
     if not profiles:
-        st.caption("No per-layer gradients were recorded for these runs, so only the curves above compare them.")
+        if live:  # once finished, the observation says so
+            st.caption("No per-layer gradients are recorded for these runs, so only the curves compare them.")
         return
     st.plotly_chart(gradient_profile(profiles), config=CHARTS)
 
