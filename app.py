@@ -8,7 +8,8 @@ import streamlit as st
 
 from dlapp import ui
 
-st.set_page_config(page_title="dlapp", page_icon=":material/neurology:", layout="wide")
+# An emoji icon is drawn by the browser itself; a :material/...: one is fetched from a font server, offline too.
+st.set_page_config(page_title="dlapp", page_icon="🧠", layout="wide")
 
 
 def home() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dlapp.cli_progress import is_number as _is_number
-from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
+from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
 from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 
@@ -81,15 +81,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     try:
         return RunConfig.from_flat(**given).validate()
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
 
 
-def _as_flags(message: str) -> str:
-    """Config error messages name fields (batch_size); on the command line, name the flag (--batch-size)."""
-    for name in sorted(all_fields(), key=len, reverse=True):
-        if message.startswith(name + " "):
-            return _flag(name) + message[len(name) :]
-    return message
+def _as_flags(exc: ValueError) -> str:
+    """A config error names the field (batch_size); on the command line, name the flag (--batch-size)."""
+    return exc.worded(_flag(exc.field)) if isinstance(exc, ConfigError) else str(exc)
 
 
 def _run_name(text: str) -> str | None:
@@ -340,7 +337,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         bench.settings_from_args(args)
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
     return bench.cmd_bench(args)
 
 

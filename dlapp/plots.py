@@ -41,6 +41,7 @@ CLASS_COLORS = (
 )
 
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Reconstruction error (MSE)"}
+TWO_LINES = 62  # px above the plot for a title with a smaller second line
 LOSS_NAMES = {"crossentropy": "cross-entropy", "mse": "MSE", "binary_crossentropy": "binary cross-entropy"}
 LABEL_CHARS = 40  # a legend entry longer than this is cut: a long run name must not push the chart aside
 # Right-to-left overrides and embeddings in a name: kept, but isolated, so they cannot flip what follows.
@@ -98,9 +99,12 @@ def loss_name(config) -> str:
 
 
 def curve_title(metric: str, loss: str = "", splits: str = "training and validation images") -> str:
-    """'Loss (cross-entropy) per epoch, on the training and validation images': what and on which split."""
+    """'Loss (cross-entropy) per epoch' over a smaller 'on the training and validation images'.
+
+    Two lines, because one would not fit a phone-wide chart (Plotly does not wrap titles).
+    """
     what = f"Loss ({loss})" if metric == "loss" and loss else METRIC_TITLES.get(metric, metric)
-    return f"{what} per epoch, on the {splits}"
+    return f"{what} per epoch<br><span style='font-size:12px;color:#64748B'>on the {splits}</span>"
 
 
 def training_curve(
@@ -125,19 +129,22 @@ def training_curve(
         y = [e.get(key) for e in epochs]
         if any(v is not None for v in y):
             fig.add_scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color, "width": 2.5})
-    xaxis = {"title": "epoch", "rangemode": "tozero"}
+    # No axis title: "epoch" is in the chart's title, which leaves the space under the ticks to the legend.
+    # Whole epochs; a tick per epoch only while there are few (at 20 in a phone-wide chart they overlap).
+    xaxis = {"rangemode": "tozero", "tickformat": "d", "nticks": 8}
     if total_epochs:
         xaxis["range"] = [0, total_epochs + 0.2]
-    if total_epochs and total_epochs <= 20:
+    if total_epochs and total_epochs <= 8:
         xaxis["dtick"] = 1
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
-    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0}
+    # Under the plot (automargin keeps it clear of the ticks, and it wraps downwards on a phone).
+    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
     if best_epoch is not None:
         fig.add_vline(x=best_epoch, line={"color": "#64748B", "dash": "dot", "width": 1.5})
         fig.add_annotation(x=best_epoch, y=1, yref="paper", text=f"best epoch {best_epoch}", showarrow=False, yshift=8)
     has_val = any(e.get(f"val_{metric}") is not None for e in epochs)
     title = curve_title(metric, loss, "training and validation images" if has_val else "training images")
-    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend)
+    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend).update_layout(margin={"t": TWO_LINES})
 
 
 def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str, loss: str = "") -> go.Figure:
@@ -157,7 +164,7 @@ def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: st
                     line={"color": shades[i % len(shades)], "dash": dash, "width": 2},
                 )
     title = curve_title(metric, loss, "training and validation (val) images of each run")
-    return _layout(fig, title, height=360, xaxis={"title": "epoch"})
+    return _layout(fig, title, height=360, xaxis={"title": "epoch"}).update_layout(margin={"t": TWO_LINES})
 
 
 def mosaic(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
@@ -230,8 +237,22 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
             texttemplate="%{text}",
             colorscale="Blues",
             showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+            hoverinfo="skip",  # the click layer below says it
         )
+    )
+    # Plotly reports no selection for a click on a heatmap cell, so an invisible marker sits on
+    # every cell: a click selects that marker, and its (x, y) is the cell.
+    rows, cols = np.indices(confusion.shape)
+    fig.add_scatter(
+        x=[names[c] for c in cols.ravel()],
+        y=[names[r] for r in rows.ravel()],
+        customdata=confusion.ravel(),
+        mode="markers",
+        marker={"size": 28, "symbol": "square", "opacity": 0, "color": "#f28e2b"},
+        selected={"marker": {"opacity": 0.35}},
+        unselected={"marker": {"opacity": 0}},
+        showlegend=False,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
     )
     fig.update_xaxes(title="predicted", type="category", side="top")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
