@@ -76,5 +76,19 @@ def test_train_view_marks_the_best_epoch_and_asks_overfitting(tmp_path, monkeypa
     warning = next(w.value for w in at.warning if "Overfitting?" in w.value)
     assert "rose from 0.3 to 0.5 after epoch 3" in warning
     titles = [chart.proto.spec for chart in at.get("plotly_chart")]
-    assert any("Loss (MSE) per epoch, on the training and validation images" in spec for spec in titles)
+    assert any("Loss (MSE) per epoch" in spec and "on the training and validation images" in spec for spec in titles)
     assert any("best epoch 3" in spec for spec in titles)
+
+
+def test_a_train_preset_fills_every_setting_in_one_choice(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train_preset").set_value("A deep sigmoid MLP (8 layers)").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.text_input(key="cfg_hidden_units").value == ", ".join(["64"] * 8)
+    assert at.selectbox(key="cfg_activation").value == "sigmoid"
+    assert at.selectbox(key="cfg_optimizer").value == "sgd"
+    loss = at.selectbox(key="cfg_loss")
+    assert loss.value == "crossentropy" and "cross-entropy punishes a confident wrong answer" in loss.help
+    assert at.selectbox(key="train_preset").value is None  # back to its placeholder, ready for the next one

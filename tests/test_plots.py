@@ -120,10 +120,15 @@ def test_curve_titles_name_the_loss_and_the_split():
     epochs = [{"epoch": 0, "loss": 1.0, "val_loss": 1.2}, {"epoch": 1, "loss": 0.5, "val_loss": 0.7}]
     mse = plots.loss_name(RunConfig.from_flat(loss="mse"))
     fig = plots.training_curve(epochs, "loss", loss=mse, best_epoch=2)
-    assert fig.layout.title.text == "Loss (MSE) per epoch, on the training and validation images"
+    assert fig.layout.title.text.startswith("Loss (MSE) per epoch<br>")
+    assert fig.layout.title.text.endswith("on the training and validation images</span>")
     assert [shape.x0 for shape in fig.layout.shapes] == [2] and "best epoch 2" in fig.layout.annotations[0].text
     train_only = plots.training_curve([{"epoch": 0, "accuracy": 0.9}], "accuracy")
-    assert train_only.layout.title.text == "Accuracy per epoch, on the training images"
+    assert (
+        "Accuracy per epoch<br>" in train_only.layout.title.text
+        and "on the training images" in train_only.layout.title.text
+    )
     assert plots.loss_name(RunConfig.from_flat(arch="autoencoder")) == "binary cross-entropy"
     overlay = plots.runs_overlay({"a": epochs}, "loss", loss="cross-entropy")
-    assert overlay.layout.title.text.startswith("Loss (cross-entropy) per epoch, on the training and validation")
+    assert overlay.layout.title.text.startswith("Loss (cross-entropy) per epoch<br>")
+    assert "on the training and validation (val) images of each run" in overlay.layout.title.text

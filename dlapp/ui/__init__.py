@@ -21,6 +21,7 @@ from dlapp.ui.common import (
 )
 from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -57,6 +58,7 @@ __all__ = [
     "render_downloads",
     "render_guess",
     "render_model_summary",
+    "render_presets",
     "render_overlay",
     "render_rename",
     "render_runs_table",

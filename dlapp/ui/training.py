@@ -99,7 +99,10 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
             "This run is training in another server process; its finished epochs are shown.",
             icon=":material/directions_run:",
         )
-        render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
+        config = run.config
+        render_curves(
+            store.epochs(run.id), [], config.train.epochs, run.is_classifier, "other", plots.loss_name(config)
+        )
     else:
         render_run_result(store, run)
 
