@@ -31,6 +31,7 @@ def home() -> None:
                 (PAGES["evaluate"], "where it goes wrong"),
                 (PAGES["draw"], "test it on your own digit"),
                 (PAGES["runs"], "compare and download"),
+                (PAGES["experiments"], "compare settings side by side"),
             ):
                 st.page_link(page, label=f"{page.title}: {what}", icon=page.icon)
             st.subheader("Data")
@@ -57,6 +58,7 @@ PAGES = {
     "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     "draw": st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    "experiments": st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 }
 
 st.navigation(list(PAGES.values())).run()

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from dlapp import experiment_cli
 from dlapp.cli_progress import is_number as _is_number
 from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
@@ -124,7 +125,8 @@ def build_parser() -> OneLineParser:
     )
     _add_config_flags(train)
 
-    commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    runs = commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    experiment_cli.add_commands(commands, common, runs)
 
     evaluate = commands.add_parser(
         "evaluate", parents=[common], allow_abbrev=False, help="Evaluate a run's model on its test set."
@@ -163,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "export": cmd_export,
         "bench": cmd_bench,
+        **experiment_cli.COMMANDS,
     }
     command = commands[args.command]
     try:
@@ -238,6 +241,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from dlapp.store import RunStore
 
     runs = RunStore(args.data_dir).runs()
+    if args.csv:
+        return experiment_cli.print_runs_csv(args, RunStore(args.data_dir), runs, [_run_row(run) for run in runs])
     if args.json:
         print(json.dumps(_jsonable([_run_row(run) for run in runs])))
         return EXIT_OK

@@ -347,3 +347,12 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     red = np.array([1.0, 0.15, 0.1])
     rgb = grey * (1 - heat) + heat * red
     return to_uint8(rgb)
+
+
+# Plotly's toolbar for charts worth keeping (curves, experiment charts): "Download plot as PNG"
+# and zoom, without the selection tools and the Plotly logo. Other charts keep it off.
+PNG_MODE_BAR = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "toImageButtonOptions": {"scale": 2},  # a sharp PNG for a report
+}

@@ -39,4 +39,8 @@ if upload is not None:
         run_id = ui.import_model(store, upload.name, upload.getvalue())
         st.success(f"Imported as run #{run_id}; it is now available on the Evaluate and Draw pages.")
 
+if runs:
+    st.subheader("Export")
+    ui.render_runs_csv(store, runs)
+
 st.caption(f"TensorBoard: `tensorboard --logdir {store.data_dir / 'tensorboard'}`")

@@ -14,7 +14,14 @@ from dlapp.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ["pages/data.py", "pages/train.py", "pages/evaluate.py", "pages/draw.py", "pages/runs.py"]
+PAGES = [
+    "pages/data.py",
+    "pages/train.py",
+    "pages/evaluate.py",
+    "pages/draw.py",
+    "pages/runs.py",
+    "pages/experiments.py",
+]
 TIMEOUT = 60  # the first page that needs Keras imports TensorFlow
 
 

@@ -21,6 +21,9 @@ from dlapp.ui.common import (
 )
 from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
+from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
+from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
+from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
@@ -40,6 +43,8 @@ __all__ = [
     "draw_models",
     "escape_markdown",
     "evaluation_report",
+    "experiment_store",
+    "follow_open_in_train",
     "friendly_errors",
     "get_store",
     "headline_metric",
@@ -48,6 +53,7 @@ __all__ = [
     "latent_codes_for",
     "load_dataset",
     "page_setup",
+    "pick_experiment",
     "pick_run",
     "render_autoencoder_report",
     "render_canvas",
@@ -56,11 +62,14 @@ __all__ = [
     "render_delete",
     "render_digit",
     "render_downloads",
+    "render_experiment",
     "render_guess",
     "render_model_summary",
+    "render_new_experiment",
     "render_presets",
     "render_overlay",
     "render_rename",
+    "render_runs_csv",
     "render_runs_table",
     "render_settings",
     "render_shown_run",

@@ -26,6 +26,7 @@ STATUS_ICONS = {
     "running": ":material/directions_run:",
     "finished": ":material/check_circle:",
     "stopped": ":material/stop_circle:",
+    "pruned": ":material/content_cut:",
     "failed": ":material/error:",
     "interrupted": ":material/warning:",
 }

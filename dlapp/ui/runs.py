@@ -94,7 +94,7 @@ def render_overlay(store: RunStore, chosen: list[Run]) -> None:
     metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
     metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
     curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
-    st.plotly_chart(plots.runs_overlay(curves, metric), config={"displayModeBar": False})
+    st.plotly_chart(plots.runs_overlay(curves, metric), config=plots.PNG_MODE_BAR)  # save the overlay as PNG
 
 
 def render_rename(store: RunStore, run: Run) -> None:

@@ -154,7 +154,7 @@ def render_curves(
                     epochs, metric, points, total_epochs, loss=loss, best_epoch=best.epoch if best else None
                 ),
                 key=f"{key}_{metric}",
-                config={"displayModeBar": False},
+                config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
 
 
