@@ -33,22 +33,20 @@ def varied_settings(lesson: Lesson, configs: list[RunConfig]) -> dict[str, list[
 def start_lesson(lesson: Lesson, store: RunStore, dataset: str = "mnist-sample"):
     """Queue the lesson's runs as one experiment; returns its ExperimentRunner. ValueError before queueing."""
     from dlapp.experiment_plan import PlannedRun
-    from dlapp.experiments import ExperimentRunner, _launch
-    from dlapp.jobs import TrainingJob
+    from dlapp.experiments import start_planned
 
     planned = lesson_configs(lesson, dataset)
     configs = [config for _, config in planned]
     varied = varied_settings(lesson, configs)
-    experiments = ExperimentStore(store)
-    name = experiment_name(lesson)
-    experiment_id = experiments.create(name, "grid", configs[0], {"vary": varied, "lesson": lesson.key})
-    jobs = []
-    for index, (variant, config) in enumerate(planned):
-        job = TrainingJob(config, store, name=f"{name}: {variant.label}"[:120])
-        settings = {key: values[index] for key, values in varied.items()}
-        experiments.add_run(experiment_id, job.run_id, settings)
-        jobs.append((job, PlannedRun(settings, config)))
-    return _launch(ExperimentRunner(experiment_id, store, grid_jobs=jobs))
+    runs = [
+        PlannedRun({key: values[index] for key, values in varied.items()}, config)
+        for index, config in enumerate(configs)
+    ]
+    plan = {"vary": varied, "lesson": lesson.key}
+    runner = start_planned(experiment_name(lesson), configs[0], runs, store, plan)
+    for run_id, (variant, _) in zip(runner.run_ids, planned, strict=True):
+        store.rename(run_id, f"{experiment_name(lesson)}: {variant.label}")  # the variant's words, not its settings
+    return runner
 
 
 def latest_lesson_experiment(store: RunStore, lesson: Lesson) -> Experiment | None:
