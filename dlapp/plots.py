@@ -141,7 +141,10 @@ def training_curve(
     bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
     if best_epoch is not None:
         fig.add_vline(x=best_epoch, line={"color": "#64748B", "dash": "dot", "width": 1.5})
-        fig.add_annotation(x=best_epoch, y=1, yref="paper", text=f"best epoch {best_epoch}", showarrow=False, yshift=8)
+        side = "right" if best_epoch > len(epochs) / 2 else "left"  # the label stays inside the plot
+        fig.add_annotation(
+            x=best_epoch, y=1, yref="paper", text=f"best epoch {best_epoch}", showarrow=False, yshift=8, xanchor=side
+        )
     has_val = any(e.get(f"val_{metric}") is not None for e in epochs)
     title = curve_title(metric, loss, "training and validation images" if has_val else "training images")
     return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend).update_layout(margin={"t": TWO_LINES})
