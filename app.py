@@ -45,7 +45,7 @@ def home() -> None:
                 icon = ui.STATUS_ICONS.get(run.status, "")
                 st.markdown(
                     f"{icon} **#{run.id}** {ui.escape_markdown(run.name)} · {run.arch} on {run.dataset} · "
-                    f"{run.status} · {ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
+                    f"{ui.run_status(run)} · {ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
                 )
             st.caption(f"Runs are stored in `{store.data_dir}`.")
 

@@ -58,6 +58,7 @@ def fit_run(
     data: PreparedData | None = None,
     model: keras.Model | None = None,
     initial_epoch: int = 0,
+    checkpoint: Any | None = None,
 ) -> FitResult:
     """Seed, prepare the data, build the model under the strategy, fit, and test; in the calling thread.
 
@@ -72,6 +73,8 @@ def fit_run(
     - `model` and `initial_epoch`: continue a compiled model (from a checkpoint) instead of
       building a new one; it trains `config.train.epochs` more epochs, numbered from
       `initial_epoch`, so epoch events and logs continue where the earlier run stopped.
+    - `checkpoint`: a callback writing the model (`dlapp.checkpoints`); it comes last, so the
+      model it writes at the end is the one early stopping restored.
 
     The seed is set here because Keras seed state is thread-local: call this in the thread
     that trains. A stop (`model.stop_training`) ends the fit early; the result is still tested.
@@ -102,7 +105,11 @@ def fit_run(
         epochs=initial_epoch + train.epochs,
         initial_epoch=initial_epoch,
         validation_data=validation,
-        callbacks=[*callbacks, *_extra_callbacks(config, tensorboard_dir, validation is not None)],
+        callbacks=[
+            *callbacks,
+            *_extra_callbacks(config, tensorboard_dir, validation is not None),
+            *([checkpoint] if checkpoint is not None else []),
+        ],
         verbose=0,
     )
     fit_seconds = time.perf_counter() - began

@@ -15,6 +15,9 @@ if not runs:
     st.stop()
 
 run = ui.pick_run(runs, "Model", key="draw_run", help="Runs with a saved model, latest classifier first.")
+prompt = ui.prompted_digit() if run.is_classifier else None  # "draw the digit shown" mode
+if prompt is not None:
+    ui.render_prompt(prompt)
 st.space("medium")  # room for the canvas toolbar, which floats above the canvas
 canvas_col, result_col = st.columns([2, 3], gap="large")
 with canvas_col:
@@ -24,6 +27,12 @@ with result_col:
 
 st.divider()
 if run.is_classifier:
-    ui.render_test_set(store, run, image)
+    ui.render_test_set(store, run, image, prompt)
+    st.divider()
+    ui.render_review(store)
+    ui.render_finetune(store, run)
 else:
-    st.caption("Pick a classifier run to label drawings and test the model on them.")
+    st.caption(
+        "Pick a classifier run to label drawings, test the model on them and teach it your handwriting: "
+        "an autoencoder has no digit labels."
+    )

@@ -27,6 +27,7 @@ else:
             ui.render_delete(store, run)
         with files_col:
             ui.render_downloads(run)
+        ui.render_continuation(store, run, go_to_train=True)
 
 st.subheader("Import a model")
 upload = st.file_uploader(

@@ -156,7 +156,15 @@ def page_setup(title: str) -> None:
 
 
 def run_label(run: Run) -> str:
-    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run.status}"
+    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run_status(run)}"
+
+
+def run_status(run: Run) -> str:
+    """'interrupted (model from epoch 4 of 30)': the status, and its model's epoch when not the run's last."""
+    from dlapp.resume import model_epoch_note
+
+    note = model_epoch_note(run)
+    return f"{run.status} ({note})" if note else run.status
 
 
 def headline_metric(run: Run) -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dlapp.errors import EmptyCanvas
 from dlapp.ui.common import friendly_errors, run_model, runs_with_model
+from dlapp.ui.finetune import advance_prompt
 from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
 
 if TYPE_CHECKING:
@@ -85,19 +86,29 @@ def _fingerprint(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()
 
 
-def _save_drawing(store: RunStore, label: int, image: np.ndarray) -> None:
-    """Save-button callback: it runs before the page, so the page already shows Save greyed out."""
+def _save_drawing(store: RunStore, label: int, image: np.ndarray, prompted: bool = False) -> None:
+    """Save-button callback: it runs before the page, so the page already shows Save greyed out.
+
+    In "draw the digit shown" mode the next digit is then asked for on a clean canvas."""
     with friendly_errors():
         store.add_drawing(int(label), image)
         st.session_state.saved_drawing = _fingerprint(image)
         st.toast(f"Saved as a {label}.")
+        if prompted:
+            advance_prompt(label)
+            _clear_canvas()
 
 
-def render_test_set(store: RunStore, run: Run, image: np.ndarray | None) -> None:
-    """Label and save drawings, and score the model on all of them."""
+def render_test_set(store: RunStore, run: Run, image: np.ndarray | None, prompt: int | None = None) -> None:
+    """Label and save drawings, and score the model on all of them; `prompt`: the digit asked for, if any."""
     st.subheader("Your own test set")
     label_col, save_col, test_col = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = label_col.selectbox("This drawing is a", range(10), index=None, placeholder="pick its digit", key=LABEL_KEY)
+    if prompt is None:
+        label = label_col.selectbox(
+            "This drawing is a", range(10), index=None, placeholder="pick its digit", key=LABEL_KEY
+        )
+    else:
+        label = label_col.selectbox("This drawing is a", [prompt], disabled=True)
     saved = image is not None and st.session_state.get("saved_drawing") == _fingerprint(image)
     reason = (
         "Draw a digit first."
@@ -109,7 +120,11 @@ def render_test_set(store: RunStore, run: Run, image: np.ndarray | None) -> None
         else None
     )
     save_col.button(
-        "Save drawing", disabled=reason is not None, help=reason, on_click=_save_drawing, args=(store, label, image)
+        "Save drawing",
+        disabled=reason is not None,
+        help=reason,
+        on_click=_save_drawing,
+        args=(store, label, image, prompt is not None),
     )
     drawn_x, drawn_y = store.drawings()  # after a save: the new drawing counts
     if test_col.button(

@@ -10,7 +10,7 @@ from dlapp.config import ARCH_FIELDS, RunConfig, all_fields
 from dlapp.errors import DlappError
 from dlapp.experiment_plan import MAX_GRID_SETTINGS, MAX_RUNS, check_applies, parse_dimension, parse_grid, plan_grid
 from dlapp.ui.common import field_label, friendly_errors, keras_ready
-from dlapp.ui.settings import fill_settings
+from dlapp.ui.continuation import use_settings
 
 if TYPE_CHECKING:
     from dlapp.store import RunStore
@@ -169,8 +169,8 @@ def _start_button(start, reason: str | None) -> None:
 
 
 def open_in_train(config: RunConfig) -> None:
-    """Put a run's settings into the Train page's widgets (a button callback), then ask for the switch."""
-    fill_settings(config)
+    """Put a run's settings into the Train page's settings (a button callback), then ask for the switch."""
+    use_settings(config)  # the one way settings are filled from a config ("Again with these settings" too)
     st.session_state[OPEN_IN_TRAIN] = True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dlapp.lessons import preset_configs
-from dlapp.ui.settings import fill_settings
+from dlapp.ui.continuation import use_settings
 
 PRESET_KEY = "train_preset"
 
@@ -27,6 +27,6 @@ def render_presets() -> None:
 def _fill() -> None:
     name = st.session_state.get(PRESET_KEY)
     if name is not None:
-        fill_settings(preset_configs()[name])
+        use_settings(preset_configs()[name])
         st.session_state[PRESET_KEY] = None
         st.toast(f"Settings filled in: {name}.")

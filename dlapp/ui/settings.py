@@ -71,14 +71,6 @@ def visible_fields(arch: str, optimizer: str, augment: bool) -> dict[str, tuple[
     return {**sections, "Training": tuple(train), "Data": DATA_FIELDS}
 
 
-def fill_settings(config: RunConfig) -> None:
-    """Put a whole config into the settings widgets (from a button callback: before they are drawn)."""
-    saved = _saved()
-    for name, value in config.flat().items():
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value  # layer sizes are typed
-        st.session_state[KEY + name] = saved[name] = shown
-
-
 def _saved() -> dict[str, Any]:
     return st.session_state.setdefault(SAVED, {})
 

@@ -107,16 +107,19 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
         render_run_result(store, run)
 
 
-def _event_cache(run_id: int) -> dict:
-    """Per-session accumulation of a job's events, so each redraw reads only the new ones."""
-    key = f"events_{run_id}"
+def _event_cache(job) -> dict:
+    """Per-session accumulation of a job's events, so each redraw reads only the new ones.
+
+    A continuation's cache starts with the run's earlier epochs: its curves go on where they stopped."""
+    key = f"events_{job.run_id}"
     if key not in st.session_state:
-        st.session_state[key] = {"index": 0, "epochs": [], "batches": [], "end": None}
+        earlier = [row for row in job.store.epochs(job.run_id) if row["epoch"] < job.initial_epoch]
+        st.session_state[key] = {"index": 0, "epochs": earlier, "batches": [], "end": None}
     return st.session_state[key]
 
 
 def collect_events(job) -> dict:
-    cache = _event_cache(job.run_id)
+    cache = _event_cache(job)
     for event in job.events_since(cache["index"]):
         cache["index"] = event.index + 1  # dropped batch events leave gaps: never count
         data = event.data
@@ -205,6 +208,8 @@ def _live_training(run_id: int) -> None:
     top, stop = st.columns([3, 1], vertical_alignment="bottom")
     with top:
         render_progress(job)
+        if job.checkpoint_problem:  # said while it trains; training goes on
+            st.caption(job.checkpoint_problem)
     with stop:
         label, hint = (
             ("Cancel", "Leave the queue.") if queued else ("Stop", "Stop after this batch; the model is kept.")
