@@ -25,6 +25,7 @@ def home() -> None:
         with left:
             st.subheader("Start here")
             for page, what in (
+                (PAGES["learn"], "the tutorial's ideas, each as an experiment"),
                 (PAGES["data"], "see the digits"),
                 (PAGES["train"], "build and train a model"),
                 (PAGES["evaluate"], "where it goes wrong"),
@@ -51,6 +52,7 @@ def home() -> None:
 
 PAGES = {
     "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "learn": st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/grid_view:"),
     "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),

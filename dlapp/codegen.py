@@ -329,7 +329,8 @@ def _optimizer_code(config: RunConfig) -> str:
 
 def _compile_code(config: RunConfig) -> str:
     if config.is_classifier:
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+        crossentropy = config.model.loss == "crossentropy"
+        loss, metrics = "sparse_categorical_crossentropy" if crossentropy else "mean_squared_error", ["accuracy"]
     else:
         loss, metrics = config.model.reconstruction_loss, ["mse"]
     return f"""def compile_model(model):
@@ -341,10 +342,19 @@ def _compile_code(config: RunConfig) -> str:
     return model"""
 
 
+def _targets_line(config: RunConfig) -> str:
+    if not config.is_classifier:  # the autoencoder learns to give back its input: the images are the targets
+        return "t_train, t_val, t_test = x_train, x_val, x_test  # what the model should output for each image"
+    if config.model.loss == "mse":
+        return (
+            "# MSE compares the 10 probabilities with a one-hot target: 3 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0].\n"
+            "    t_train, t_val, t_test = (keras.utils.to_categorical(y, 10) for y in (y_train, y_val, y_test))"
+        )
+    return "t_train, t_val, t_test = y_train, y_val, y_test  # what the model should output for each image"
+
+
 def _main_code(config: RunConfig) -> str:
     autoencoder = not config.is_classifier
-    # The autoencoder learns to give back its input, so the images are also the targets.
-    targets = "x_train, x_val, x_test" if autoencoder else "y_train, y_val, y_test"
     report = (
         "print(f\"test loss {scores['loss']:.4f}, test mse {scores['mse']:.4f}\")"
         if autoencoder
@@ -370,7 +380,7 @@ def _main_code(config: RunConfig) -> str:
     keras.utils.set_random_seed(SEED)
     {loading}
     x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
-    t_train, t_val, t_test = {targets}  # what the model should output for each image
+    {_targets_line(config)}
 
     model = compile_model(build_model())
     model.summary()

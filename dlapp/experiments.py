@@ -38,9 +38,19 @@ COUNTED = ("finished", "failed")  # run statuses that use up a search's trial bu
 def start_grid(base: RunConfig, grid: dict[str, list[Any]], store: RunStore, name: str = "") -> ExperimentRunner:
     """Validate every combination, then queue them all; ValueError (nothing queued) on bad input."""
     planned = plan_grid(base, grid)
-    experiments = ExperimentStore(store)
     name = clean_optional_name(name, "experiment name") or " × ".join(grid)
-    experiment_id = experiments.create(name, "grid", base, {"vary": grid})
+    return start_planned(name, base, planned, store, {"vary": grid})
+
+
+def start_planned(
+    name: str, base: RunConfig, planned: list[PlannedRun], store: RunStore, plan: dict[str, Any]
+) -> ExperimentRunner:
+    """Queue already validated runs as one grid experiment (a grid's combinations, or a lesson's variants).
+
+    plan: stored with the experiment; `{"vary": {setting: [value per run]}}` names the settings that differ.
+    """
+    experiments = ExperimentStore(store)
+    experiment_id = experiments.create(name, "grid", base, plan)
     jobs = []
     for run in planned:
         job = TrainingJob(run.config, store, name=_run_name(name, run.settings))

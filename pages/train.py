@@ -10,6 +10,7 @@ settings_col, main_col = st.columns([2, 3], gap="large")
 
 with settings_col:
     st.subheader("Settings")
+    ui.render_presets()
     config, error = ui.render_settings()
 
 with main_col:

@@ -35,6 +35,7 @@ from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
 from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
+from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -91,6 +92,7 @@ __all__ = [
     "render_layer_history",
     "render_model_summary",
     "render_new_experiment",
+    "render_presets",
     "render_overlay",
     "render_rename",
     "render_runs_csv",

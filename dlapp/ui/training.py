@@ -100,7 +100,10 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
             "This run is training in another server process; its finished epochs are shown.",
             icon=":material/directions_run:",
         )
-        render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
+        config = run.config
+        render_curves(
+            store.epochs(run.id), [], config.train.epochs, run.is_classifier, "other", plots.loss_name(config)
+        )
     else:
         render_run_result(store, run)
 
@@ -132,15 +135,28 @@ def collect_events(job) -> dict:
     return cache
 
 
-def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, classifier: bool, key: str) -> None:
-    """Loss and accuracy (or MSE) side by side; they stack on a phone."""
+def render_curves(
+    epochs: list[dict], batches: list, total_epochs: int | None, classifier: bool, key: str, loss: str = ""
+) -> None:
+    """Loss and accuracy (or MSE) side by side, the best epoch marked; "overfitting?" when the curves say so.
+
+    loss: the loss's name for the chart title (`plots.loss_name(config)`).
+    """
+    from dlapp.curves import best_epoch, overfitting
+
+    warning = overfitting(epochs)
+    if warning is not None:
+        st.warning(warning.sentence() + " Try dropout, L2 or early stopping.", icon=":material/trending_up:")
+    best = best_epoch(epochs)
     metrics = ("loss", "accuracy") if classifier else ("loss", "mse")
     columns = st.columns(2)
     for column, metric in zip(columns, metrics, strict=True):
         points = [(x, values[metric]) for x, values in batches if metric in values]
         with column:
             st.plotly_chart(
-                plots.training_curve(epochs, metric, points, total_epochs),
+                plots.training_curve(
+                    epochs, metric, points, total_epochs, loss=loss, best_epoch=best.epoch if best else None
+                ),
                 key=f"{key}_{metric}",
                 config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
@@ -205,8 +221,11 @@ def _live_training(run_id: int) -> None:
     if queued:
         return  # nothing to chart yet; every waiting page stays cheap for the one that trains
     cache = collect_events(job)
-    render_curves(cache["epochs"], cache["batches"], job.config.train.epochs, job.config.is_classifier, "live")
-    render_gradient_chart(cache["epochs"], job.config.train.epochs, "live")
+    config = job.config
+    render_curves(
+        cache["epochs"], cache["batches"], config.train.epochs, config.is_classifier, "live", plots.loss_name(config)
+    )
+    render_gradient_chart(cache["epochs"], config.train.epochs, "live")
 
 
 def render_run_result(store: RunStore, run: Run) -> None:
@@ -227,7 +246,8 @@ def render_run_result(store: RunStore, run: Run) -> None:
     batches = cache["batches"] if cache else []
     if epochs:
         # x axis to the epochs it actually trained: a run stopped at 2 of 200 should not be a sliver.
-        render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}")
+        loss = plots.loss_name(run.config)
+        render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}", loss)
         render_gradient_chart(epochs, max(len(epochs), 1), f"result_{run.id}")
 
 
