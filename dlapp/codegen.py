@@ -10,6 +10,7 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
+from dlapp.codegen_layers import drawing_layer_calls, layer_source
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
 
@@ -46,7 +47,7 @@ import os
 
 import keras
 import numpy as np
-from keras import layers'''
+from keras import {"layers, ops" if drawing_layer_calls(config) else "layers"}'''
 
 
 def _settings(config: RunConfig) -> str:
@@ -144,16 +145,22 @@ def _lit(value: object) -> str:
 
 def _augmentation_code(config: RunConfig) -> str:
     m = config.model
-    return f'''def augmentation():
+    extra = drawing_layer_calls(config)
+    lines = "".join(f"\n            {call}," for call in extra)
+    layer_code = layer_source() + "\n\n\n" if drawing_layer_calls(config) else ""
+    return (
+        layer_code
+        + f'''def augmentation():
     """Random shift, rotation and zoom of (28, 28, 1) images; these layers do nothing outside training."""
     return keras.Sequential(
         [
             layers.RandomTranslation({_lit(m.augment_shift)}, {_lit(m.augment_shift)}, fill_mode="constant"),
             layers.RandomRotation({_lit(m.augment_rotation)} / 360.0, fill_mode="constant"),
-            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),
+            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),{lines}
         ],
         name="augmentation",
     )'''
+    )
 
 
 def _augmented_rows(config: RunConfig) -> list[str]:
@@ -322,7 +329,8 @@ def _optimizer_code(config: RunConfig) -> str:
 
 def _compile_code(config: RunConfig) -> str:
     if config.is_classifier:
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+        crossentropy = config.model.loss == "crossentropy"
+        loss, metrics = "sparse_categorical_crossentropy" if crossentropy else "mean_squared_error", ["accuracy"]
     else:
         loss, metrics = config.model.reconstruction_loss, ["mse"]
     return f"""def compile_model(model):
@@ -334,10 +342,19 @@ def _compile_code(config: RunConfig) -> str:
     return model"""
 
 
+def _targets_line(config: RunConfig) -> str:
+    if not config.is_classifier:  # the autoencoder learns to give back its input: the images are the targets
+        return "t_train, t_val, t_test = x_train, x_val, x_test  # what the model should output for each image"
+    if config.model.loss == "mse":
+        return (
+            "# MSE compares the 10 probabilities with a one-hot target: 3 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0].\n"
+            "    t_train, t_val, t_test = (keras.utils.to_categorical(y, 10) for y in (y_train, y_val, y_test))"
+        )
+    return "t_train, t_val, t_test = y_train, y_val, y_test  # what the model should output for each image"
+
+
 def _main_code(config: RunConfig) -> str:
     autoencoder = not config.is_classifier
-    # The autoencoder learns to give back its input, so the images are also the targets.
-    targets = "x_train, x_val, x_test" if autoencoder else "y_train, y_val, y_test"
     report = (
         "print(f\"test loss {scores['loss']:.4f}, test mse {scores['mse']:.4f}\")"
         if autoencoder
@@ -363,7 +380,7 @@ def _main_code(config: RunConfig) -> str:
     keras.utils.set_random_seed(SEED)
     {loading}
     x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
-    t_train, t_val, t_test = {targets}  # what the model should output for each image
+    {_targets_line(config)}
 
     model = compile_model(build_model())
     model.summary()

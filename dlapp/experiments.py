@@ -38,14 +38,27 @@ COUNTED = ("finished", "failed")  # run statuses that use up a search's trial bu
 def start_grid(
     base: RunConfig, grid: dict[str, list[Any]], store: RunStore, name: str = "", owner: str | None = None
 ) -> ExperimentRunner:
-    """Validate every combination, then queue them all; ValueError (nothing queued) on bad input.
+    """Validate every combination, then queue them all; ValueError (nothing queued) on bad input."""
+    planned = plan_grid(base, grid)
+    name = clean_optional_name(name, "experiment name") or " × ".join(grid)
+    return start_planned(name, base, planned, store, {"vary": grid}, owner=owner)
 
+
+def start_planned(
+    name: str,
+    base: RunConfig,
+    planned: list[PlannedRun],
+    store: RunStore,
+    plan: dict[str, Any],
+    owner: str | None = None,
+) -> ExperimentRunner:
+    """Queue already validated runs as one grid experiment (a grid's combinations, or a lesson's variants).
+
+    plan: stored with the experiment; `{"vary": {setting: [value per run]}}` names the settings that differ.
     owner: who started it in shared mode; it owns the experiment and each of its runs.
     """
-    planned = plan_grid(base, grid)
     experiments = ExperimentStore(store)
-    name = clean_optional_name(name, "experiment name") or " × ".join(grid)
-    experiment_id = experiments.create(name, "grid", base, {"vary": grid})
+    experiment_id = experiments.create(name, "grid", base, plan)
     _claim(store, experiment_id, owner)
     jobs = []
     for run in planned:

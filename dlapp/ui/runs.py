@@ -14,7 +14,7 @@ from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.names import MAX_NAME_LENGTH
 from dlapp.ui import owner
-from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
+from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready, run_status
 from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
         {
             "id": run.id,
             "name": run.name,
-            "status": run.status,
+            "status": run_status(run),
             "test accuracy": (run.metrics or {}).get("test_accuracy"),
             "test MSE": (run.metrics or {}).get("test_mse"),
             "architecture": run.arch,
