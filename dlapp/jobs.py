@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.events import Event, EventBuffer
+from dlapp.job_types import FitPlan, Progress, summary_keys
 from dlapp.scheduler import Scheduler, max_jobs
 from dlapp.scheduler import configure_threads as _configure_threads
 from dlapp.store import RunStore
@@ -26,42 +26,10 @@ from dlapp.store import RunStore
 if TYPE_CHECKING:
     from dlapp.checkpoints import CheckpointInfo
     from dlapp.resume import Continuation
-    from dlapp.training import FitResult, FitStart
+    from dlapp.training import FitStart
 
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
 END_KINDS = ("finished", "stopped", "failed")
-
-
-def summary_keys(is_classifier: bool) -> tuple[str, ...]:
-    """A job's summary keys, in order; `python -m dlapp train --json` prints exactly these.
-
-    The test metric is test_accuracy for a classifier, test_mse for the autoencoder."""
-    metric = "test_accuracy" if is_classifier else "test_mse"
-    return ("run_id", "status", "epochs_completed", "test_loss", metric, "model_path", "seconds", "samples_per_second")
-
-
-class FitPlan(Protocol):
-    """What a job trains when it is not a new model on its config's dataset (a fine-tune, for one).
-
-    Both methods run in the training thread, so they may load models and TensorFlow.
-    """
-
-    def prepare(self, config: RunConfig) -> dict[str, Any]:
-        """Keyword arguments for `fit_run` (`model`, `data`, `initial_epoch`)."""
-
-    def finish(self, run_id: int, result: FitResult) -> dict[str, float]:
-        """Extra metrics stored with the run once the fit has ended and its model is saved."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    epoch: int  # the epoch being trained, 1-based (0 before the first batch)
-    epochs: int
-    step: int  # steps finished in that epoch
-    steps_per_epoch: int | None  # None until the data is prepared
-    fraction: float  # of all planned training samples, in [0, 1]
-    samples_per_second: float | None
-    eta_seconds: float | None  # None until a batch has been timed
 
 
 def set_max_jobs(limit: int | None = None) -> int:

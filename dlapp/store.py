@@ -25,7 +25,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,10 @@ import numpy as np
 
 from dlapp import drawings, liveness, owners
 from dlapp.checkpoints import CheckpointInfo, write_model_file
-from dlapp.config import CLASSIFIERS, RunConfig
+from dlapp.config import RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
+from dlapp.run_record import Run, run_from_row
 from dlapp.store_migrations import add_missing_columns
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
@@ -75,31 +75,6 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 RUN_COLUMNS = "runs.*, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id) AS epochs_completed"
 INTERRUPTED_ERROR = "The process training this run ended before it finished."
-
-
-@dataclass(frozen=True)
-class Run:
-    id: int
-    name: str
-    created: str  # ISO 8601, local time with offset
-    arch: str
-    dataset: str
-    config: RunConfig
-    status: str
-    metrics: dict[str, float]  # test_loss/test_accuracy or test_mse, plus the final train/val logs
-    model_path: str | None
-    error: str | None
-    tags: list[str]
-    seconds: float | None
-    samples_per_second: float | None
-    epochs_completed: int
-    confusion: list[list[int]] | None  # rows = true class
-    pid: int | None
-    parent_run_id: int | None = None  # the run this one was fine-tuned from (it may since have been deleted)
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.arch in CLASSIFIERS
 
 
 class RunStore:
@@ -267,13 +242,13 @@ class RunStore:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
             raise _missing(run_id)
-        return _run_from_row(row)
+        return run_from_row(row)
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._db(readonly=True) as db:
             rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC").fetchall()
-        return [_run_from_row(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def epochs(self, run_id: int) -> list[dict]:
         """[{"epoch": 0, "loss": ..., "val_loss": ..., ..., "layers": {...}}, ...] in epoch order; "layers"
@@ -360,29 +335,6 @@ class RunStore:
 def default_name(arch: str, run_id: int) -> str:
     """The name of a run created without one, such as `cnn-7`."""
     return f"{arch}-{int(run_id)}"
-
-
-def _run_from_row(row: sqlite3.Row) -> Run:
-    confusion = row["confusion"]
-    return Run(
-        id=row["id"],
-        name=row["name"],
-        created=row["created"],
-        arch=row["arch"],
-        dataset=row["dataset"],
-        config=RunConfig.from_json(row["config"]),
-        status=row["status"],
-        metrics=json.loads(row["metrics"]),
-        model_path=row["model_path"],
-        error=row["error"],
-        tags=json.loads(row["tags"]),
-        seconds=row["seconds"],
-        samples_per_second=row["samples_per_second"],
-        epochs_completed=row["epochs_completed"],
-        confusion=json.loads(confusion) if confusion else None,
-        pid=row["pid"],
-        parent_run_id=row["parent_run_id"],
-    )
 
 
 def _nearly_full(folder: Path) -> bool:
