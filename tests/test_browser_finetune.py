@@ -13,7 +13,7 @@ from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, streamlit_ap
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
 from dlapp.store import RunStore
-from dlapp.tools.procedural_drawings import drawn_digits
+from dlapp.tools.sketches import drawn_digits
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from dlapp.config import RunConfig
 from dlapp.finetune import SUMMARY_KEYS, mix_replay, plan_finetune
 from dlapp.handwriting import assign_heldout, drawings_needed, needed_sentence, split_drawings, suspects
 from dlapp.store import RunStore
-from dlapp.tools.procedural_drawings import drawn_digits
+from dlapp.tools.sketches import drawn_digits
 
 
 def _save(store: RunStore, labels, seed: int = 0) -> list[int]:

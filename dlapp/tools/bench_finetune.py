@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from dlapp.preprocess import canvas_to_mnist
-from dlapp.tools.procedural_drawings import STYLES, draw_digit
+from dlapp.tools.sketches import STYLES, draw_digit
 
 MISSED = {7: "bar", 1: "flag and base"}
 

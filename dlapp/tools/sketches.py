@@ -199,6 +199,25 @@ MNIST_ASPECT = (
 )
 
 
+def draw_digit(digit: int, rng: np.random.Generator, style: str | None = None) -> np.ndarray:
+    """One mouse-like drawing of `digit` in `style` (a random one when None): (280, 280, 4) uint8."""
+    styles = list(STYLES[digit])
+    return draw_procedural(digit, style or styles[rng.integers(len(styles))], rng)
+
+
+def drawn_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """n drawings, labels 0, 1, ..., 9, 0, ..., through `canvas_to_mnist` -> (images, labels, "digit style")."""
+    rng = np.random.default_rng(seed)
+    images, labels, kinds = [], [], []
+    for i in range(n):
+        digit = i % 10
+        style = list(STYLES[digit])[rng.integers(len(STYLES[digit]))]
+        images.append(canvas_to_mnist(draw_digit(digit, rng, style)))
+        labels.append(digit)
+        kinds.append(f"{digit} {style}")
+    return np.stack(images).astype(np.float32), np.array(labels, np.int64), kinds
+
+
 def draw_pendigit(points: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
     """One pendigits row's 8 points (0-100, y up) drawn as one mouse stroke: (280, 280, 4) uint8."""
     unit = np.column_stack([points[:, 0] / 100.0, 1.0 - points[:, 1] / 100.0])
