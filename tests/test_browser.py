@@ -165,7 +165,7 @@ def test_drawing_a_digit_shows_a_prediction(page, server):
         arg=before,
     )
     # The new image lands before the chart is redrawn: wait for the probabilities to be back too.
-    page.get_by_text("Probability per class").wait_for()
+    page.get_by_text("Probability per class").first.wait_for()
     page.get_by_text(re.compile("It's a|Not sure")).first.wait_for()
     print(f"next stroke-to-prediction: {time.perf_counter() - began:.2f} s")
 

@@ -78,7 +78,7 @@ def model_input_src(page) -> str:
 def shown_guess(page) -> str:
     """The digit the page shows, once the prediction for the current drawing is on screen."""
     page.get_by_text(GUESS).first.wait_for()
-    page.get_by_text("Probability per class").wait_for()
+    page.get_by_text("Probability per class").first.wait_for()
     return page.locator("[data-testid='stMetricValue']").first.inner_text().strip().rstrip("?")
 
 

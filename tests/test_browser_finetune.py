@@ -52,7 +52,7 @@ def save_prompted(page, digit: int, stroke) -> None:
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
     draw(page, canvas, stroke)
-    page.get_by_text("Probability per class").wait_for()
+    page.get_by_text("Probability per class").first.wait_for()
     wait_idle(page)
     page.get_by_role("button", name="Save drawing").click()
     wait_idle(page)

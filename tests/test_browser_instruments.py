@@ -81,7 +81,7 @@ def test_the_forward_pass_of_a_drawn_digit_shows_feature_maps(page, server):
     for x, y in [(200, 60), (190, 90), (160, 150), (130, 220)]:  # a 7
         page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
     page.mouse.up()
-    page.get_by_text("Probability per class").wait_for()
+    page.get_by_text("Probability per class").first.wait_for()
     expander = page.locator("[data-testid='stExpander']", has_text="The forward pass of your drawing")
     expander.locator("summary").click()
     expander.get_by_text(re.compile(r"Conv2D · \(28, 28, 8\)")).first.wait_for()
