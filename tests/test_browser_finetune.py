@@ -15,7 +15,7 @@ from dlapp.jobs import TrainingJob
 from dlapp.store import RunStore
 from dlapp.tools.sketches import drawn_digits
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 180_000  # ms: the page imports TensorFlow and the fine-tune trains on a shared 2-core machine

@@ -13,7 +13,7 @@ from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, streamlit_ap
 
 from dlapp.lessons import EPOCHS_ENV, SUBSET_ENV
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 180_000  # ms: TensorFlow starts and the lesson trains on a shared 2-core machine
