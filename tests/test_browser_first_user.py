@@ -19,7 +19,7 @@ from streamlit_server import (
     wait_idle,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
