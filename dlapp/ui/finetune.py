@@ -10,6 +10,7 @@ import streamlit as st
 
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
+from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, render_digit, run_model, runs_with_model
 from dlapp.ui.training import render_progress
 
@@ -51,7 +52,7 @@ def render_finetune(store: RunStore, run: Run) -> None:
         "mixed half and half with its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
-    missing = finetune.refusal(run) or needed_sentence(store.drawings()[1])
+    missing = finetune.refusal(run) or needed_sentence(owner.my_drawings(store)[1])  # shared mode: own drawings
     job = st.session_state.get(JOB_KEY)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
@@ -63,20 +64,32 @@ def render_finetune(store: RunStore, run: Run) -> None:
         disabled=missing is not None or busy,
         help=missing,
     ):
-        with friendly_errors():
-            st.session_state[JOB_KEY] = job = finetune.start_finetune(store, run, int(epochs))
+        job = _start(store, run, int(epochs)) or job
     if missing:
         st.caption(missing)
     if job is not None:
         _render_job(store, job)
 
 
+def _start(store: RunStore, run: Run, epochs: int):
+    """Queue the fine-tune as this visitor's new run (the model's own run is only read); None when refused."""
+    if refusal := owner.jobs_refusal(store):  # shared mode: it counts against the visitor's quota
+        st.error(refusal, icon=":material/block:")
+        return None
+    with friendly_errors():
+        job = finetune.start_finetune(
+            store, run, epochs, owner=owner.current_owner(), drawings=owner.mine(store, "drawing")
+        )
+        st.session_state[JOB_KEY] = job
+        return job
+    return None
+
+
 def render_review(store: RunStore) -> None:
-    """Drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
-    images, labels = store.drawings()
+    """This visitor's drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
+    images, labels, ids = owner.my_drawings_with_ids(store)  # shared mode: only one's own can be deleted
     if not len(labels):
         return
-    ids = store.drawing_ids()
     flagged = suspects(images, labels, _label_probabilities(store, images, labels))
     if not flagged:
         return

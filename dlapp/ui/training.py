@@ -230,7 +230,7 @@ def _live_training(run_id: int) -> None:
             help=hint,
             disabled=bool(refusal),
         )
-        if stop_clicked:
+        if stop_clicked and not refusal:  # a disabled button's click, forged, changes nothing
             job.stop()
             st.toast("Leaving the queue…" if queued else "Stopping after the current batch…")
     if queued:
