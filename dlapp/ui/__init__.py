@@ -35,6 +35,7 @@ from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
 from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
+from dlapp.ui.owner import mine
 from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
@@ -72,6 +73,7 @@ __all__ = [
     "latent_codes_for",
     "load_dataset",
     "model_label",
+    "mine",
     "page_setup",
     "prepare_model",
     "pick_experiment",
