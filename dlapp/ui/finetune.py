@@ -48,7 +48,8 @@ def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
-        "Trains a copy of this model on your drawings (shifted, turned, zoomed, thicker and thinner), "
+        "Trains a copy of this model, as a new run of yours (this one is not changed), on your drawings "
+        "(shifted, turned, zoomed, thicker and thinner), "
         "mixed half and half with its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
