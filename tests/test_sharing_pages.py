@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -187,3 +188,20 @@ def test_a_lesson_counts_every_run_against_the_quota_and_a_refused_one_queues_no
         "ask for 2 or fewer, or ask the teacher to raise max_jobs_per_owner."
     ]
     assert snapshot(tmp_path) == before
+
+
+def test_a_resumed_search_stays_its_owners_and_so_do_its_new_trials(tmp_path):
+    from dlapp import experiments
+    from dlapp.experiment_plan import parse_dimension
+
+    store = RunStore(tmp_path)
+    space = [parse_dimension("learning_rate=1e-3:3e-2:log")]
+    runner = experiments.start_search(TINY.replace(epochs=1), space, store, trials=2, owner=ALICE)
+    while not runner.run_ids:  # the first trial is queued: stop the search there
+        time.sleep(0.05)
+    runner.stop()
+    assert experiments.wait_all(runner, timeout=300) == "stopped"
+    resumed = experiments.resume(runner.experiment_id, RunStore(tmp_path))
+    assert experiments.wait_all(resumed, timeout=300) == "finished"
+    assert resumed.owner == ALICE and len(resumed.run_ids) >= 2
+    assert all(store.owners.owner("run", run_id) == ALICE for run_id in resumed.run_ids)
