@@ -177,10 +177,9 @@ def test_a_continued_run_keeps_its_owner_and_queues_as_theirs(tmp_path):
 def test_a_lesson_counts_every_run_against_the_quota_and_a_refused_one_queues_nothing(
     shared_mode, monkeypatch, tmp_path
 ):
-    RunStore(tmp_path)
-    before = snapshot(tmp_path)
     at = visit(tmp_path, monkeypatch, "pages/learn.py", BOB)
     at.selectbox(key="learn_lesson").set_value("optimisers").run()
+    before = snapshot(tmp_path)  # after the page made its tables in the new store
     button(at, "Run this lesson's experiment (7 runs)").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert [e.value.replace("\\", "") for e in at.error] == [
