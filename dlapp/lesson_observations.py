@@ -8,6 +8,8 @@ do show. Epochs are counted from 1, as the charts show them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,17 @@ def trained(runs: list[LessonRun]) -> list[LessonRun]:
     return [run for run in runs if series(run.epochs, "loss")]
 
 
+def on_trained_runs(observe: Callable[..., str]) -> Callable[..., str]:
+    """Hand `observe` only the runs that finished an epoch; with none, there is nothing to read yet."""
+
+    @functools.wraps(observe)
+    def observe_trained(runs: list[LessonRun], *args: Any, **kwargs: Any) -> str:
+        runs = trained(runs)
+        return observe(runs, *args, **kwargs) if runs else NOTHING_YET
+
+    return observe_trained
+
+
 def _ranked(runs: list[LessonRun], key: str, highest: bool) -> list[tuple[LessonRun, float]]:
     scored = [(run, last(run, key)) for run in runs]
     scored = [(run, value) for run, value in scored if value is not None]
@@ -73,10 +86,8 @@ def _epochs_done(runs: list[LessonRun]) -> int:
 # --- lesson 1: the first network ---------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_first_network(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     run = runs[0]
     losses = series(run.epochs, "loss")
     moved = "fell" if losses[-1] < losses[0] else "did not fall"
@@ -92,10 +103,10 @@ def observe_first_network(runs: list[LessonRun]) -> str:
 # --- lesson 2: loss functions ------------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_losses(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
     if len(runs) < 2:
-        return NOTHING_YET if not runs else "Only one of the two runs has finished an epoch; wait for both."
+        return "Only one of the two runs has finished an epoch; wait for both."
     first, second = runs[0], runs[1]
     n = min(len(series(first.epochs, "val_accuracy")), len(series(second.epochs, "val_accuracy")))
     if n == 0:
@@ -121,10 +132,8 @@ def _loss_rises(run: LessonRun) -> int:
     return sum(later > earlier for earlier, later in zip(losses, losses[1:], strict=False))
 
 
+@on_trained_runs
 def observe_optimisers(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     by_rate = [run for run in runs if run.group == "rate"]
     by_optimizer = [run for run in runs if run.group != "rate"]
     parts = []
@@ -174,10 +183,8 @@ def overfitting_sentence(run: LessonRun) -> str:
     )
 
 
+@on_trained_runs
 def observe_overfitting(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     plain, cures = runs[0], runs[1:]
     text = overfitting_sentence(plain)
     stopped = [cure for cure in cures if _stopped_early(cure, plain)]
@@ -218,10 +225,8 @@ def gradient_ratio(run: LessonRun) -> tuple[float, float] | None:
     return None
 
 
+@on_trained_runs
 def observe_vanishing(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     parts = []
     for run in runs:
         pair = gradient_ratio(run)
@@ -249,10 +254,8 @@ def _with_weights(runs: list[LessonRun]) -> str:
     return ", ".join(parts)
 
 
+@on_trained_runs
 def observe_convolution(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     text = f"Validation accuracy after {_epochs_done(runs)} epochs: {_with_weights(runs)}."
     ranked = _ranked(runs, "val_accuracy", highest=True)
     if len(ranked) >= 2:
@@ -278,10 +281,8 @@ def observe_sizes(runs: list[LessonRun], within: float = 0.01) -> str:
     )
 
 
+@on_trained_runs
 def observe_recurrent(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     text = f"Validation accuracy after {_epochs_done(runs)} epochs, best first: {ranking(runs)}."
     ranked = _ranked(runs, "val_accuracy", highest=True)
     if ranked and ranked[0][0].settings.get("rnn_cell") == "simple":
@@ -295,10 +296,8 @@ def observe_recurrent(runs: list[LessonRun]) -> str:
 # --- lesson 8: autoencoders ------------------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_autoencoder(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     scored = [(run, run.metrics.get("test_mse", last(run, "val_mse"))) for run in runs]
     scored = [(run, value) for run, value in scored if value is not None]
     if not scored:
@@ -326,10 +325,8 @@ def _a(digit: int) -> str:
     return f"an {digit}" if digit == 8 else f"a {digit}"
 
 
+@on_trained_runs
 def observe_saliency(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     run = runs[0]
     if "test_accuracy" not in run.metrics:
         return f"{run.label.capitalize()} has no test score yet; it appears when training finishes."
