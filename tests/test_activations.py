@@ -7,27 +7,13 @@ import numpy as np
 import pytest
 
 from dlapp.activations import forward_pass
-from dlapp.config import RunConfig
-from dlapp.data import load_raw
 from dlapp.inference import feature_maps, predict_proba, reconstruct
-from dlapp.models import build_compiled
-
-SMALL = {
-    "mlp": {"hidden_units": (16,)},
-    "cnn": {"conv_filters": (4, 8), "dense_units": 16},
-    "rnn": {"rnn_units": (8,)},
-    "resnet": {"resnet_width": 4},
-    "autoencoder": {"encoder_units": (32,), "latent_dim": 2},
-}
-
-
-def small_model(arch: str, **overrides) -> keras.Model:
-    return build_compiled(RunConfig().replace(arch=arch, **{**SMALL[arch], **overrides}))
+from tests.model_helpers import sample_digit, small_model
 
 
 @pytest.fixture(scope="module")
 def digit() -> np.ndarray:
-    return load_raw("mnist-sample").x_test[0].astype(np.float32) / 255.0  # (28, 28)
+    return sample_digit()  # (28, 28)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn", "rnn", "resnet"])
