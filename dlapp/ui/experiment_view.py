@@ -88,14 +88,15 @@ def _render_delete(store: RunStore, experiment: Experiment) -> None:
         help="Stop the experiment first; a running one cannot be deleted." if experiment.active else None,
     )
     reason = "Tick the box above to confirm." if not sure else None
-    if st.button(
+    st.button(
         "Delete experiment",
         key=f"delete_experiment_{experiment.id}",
         icon=":material/delete:",
         disabled=not sure or experiment.active,
         help=reason,
-    ):
-        _delete(store, experiment.id, phrase)
+        on_click=_delete,  # before the page draws again, so it no longer shows the experiment
+        args=(store, experiment.id, phrase),
+    )
 
 
 def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
@@ -104,7 +105,6 @@ def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
     with friendly_errors():
         delete_experiment(experiment_id, store)
         st.toast(f"Deleted {phrase}.")
-        st.rerun()
 
 
 def _resume(store: RunStore, experiment_id: int) -> None:
