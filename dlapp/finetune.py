@@ -30,6 +30,7 @@ LEARNING_RATE = 3e-4  # a third of Adam's default: nudge the model, do not retra
 # gave the same accuracies on the bench; all layers stay the default, since frozen convolutions can
 # only re-weigh the features MNIST taught them (a style far from MNIST was not measured that way).
 TOP_LAYERS = 0
+BATCH_SIZE = None
 SUMMARY_KEYS = (
     "run_id",
     "parent_run_id",
@@ -81,6 +82,7 @@ class FineTunePlan:
     replay_share: float = REPLAY_SHARE
     copies: int = COPIES
     top_layers: int = TOP_LAYERS
+    batch_size: int | None = BATCH_SIZE  # None: the parent's
     before: dict[str, float] = field(default_factory=dict)  # filled in by prepare()
     _model: Any = None
 
@@ -150,7 +152,10 @@ def plan_finetune(store: RunStore, run: Run, epochs: int = 5, **settings: Any) -
         raise ValueError(reason)
     plan = FineTunePlan(run, split, **settings)
     # Held-out drawings are the validation curve only: early stopping must not choose on them.
-    config = run.config.replace(epochs=epochs, early_stopping=0, learning_rate=plan.learning_rate).validate()
+    batch = plan.batch_size or run.config.train.batch_size
+    config = run.config.replace(
+        epochs=epochs, early_stopping=0, learning_rate=plan.learning_rate, batch_size=batch
+    ).validate()
     return config, plan
 
 
@@ -166,12 +171,28 @@ def start_finetune(store: RunStore, run: Run, epochs: int = 5, *, start: bool = 
 
 def summary(store: RunStore, job: TrainingJob) -> dict[str, Any]:
     """The keys of SUMMARY_KEYS for an ended job; counts as whole numbers, missing values None."""
-    run = store.run(job.run_id)
+    return run_summary(store.run(job.run_id))
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The keys of SUMMARY_KEYS for a stored fine-tuned run; counts as whole numbers, missing values None."""
     values = {**run.metrics, "run_id": run.id, "parent_run_id": run.parent_run_id, "status": run.status}
     out = {key: values.get(key) for key in SUMMARY_KEYS}
     for key in ("drawings_used", "heldout"):
         out[key] = int(out[key]) if out[key] is not None else None
     return out
+
+
+def latest_finetune(store: RunStore, run: Run) -> Run | None:
+    """The fine-tune whose before/after belongs with `run`: itself when it is a fine-tune, else its
+    newest fine-tuned child (stored, so it survives a refresh); None when there is neither."""
+    if _has_before_after(run):
+        return run
+    return next((r for r in store.runs() if r.parent_run_id == run.id and _has_before_after(r)), None)
+
+
+def _has_before_after(run: Run) -> bool:
+    return run.parent_run_id is not None and "heldout_accuracy_after" in run.metrics
 
 
 def note(run: Run) -> str | None:
