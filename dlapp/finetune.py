@@ -183,6 +183,11 @@ def run_summary(run: Run) -> dict[str, Any]:
     return out
 
 
+def finetune_summaries(store: RunStore) -> list[dict[str, Any]]:
+    """`run_summary` of every fine-tuned run with a before/after, newest first."""
+    return [run_summary(r) for r in store.runs() if _has_before_after(r)]
+
+
 def latest_finetune(store: RunStore, run: Run) -> Run | None:
     """The fine-tune whose before/after belongs with `run`: itself when it is a fine-tune, else its
     newest fine-tuned child (stored, so it survives a refresh); None when there is neither."""

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlapp import ui
 from dlapp.ui.learn import lesson_experiment, pick_lesson, render_lesson_text, render_progress, render_start
-from dlapp.ui.learn_views import lesson_settings_preview
+from dlapp.ui.learn_views import lesson_settings_preview, render_handwriting
 
 ui.page_setup("Learn")
 store = ui.get_store()
@@ -23,6 +23,9 @@ with ui.friendly_errors():
         st.markdown(f"**The experiment:** {lesson_settings_preview(lesson)}.")
         render_start(store, lesson, running)
         st.info(f"**What to look for.** {lesson.look_for}", icon=":material/visibility:")
+    if lesson.extra == "handwriting":  # the person's own fine-tunes, whether or not the lesson's run exists
+        with text_col:
+            render_handwriting(store)
     if experiment is not None:
         st.divider()
         render_progress(store, lesson, experiment.id)
