@@ -44,12 +44,14 @@ SUMMARY_KEYS = (
 )
 
 
-def refusal(run: Run) -> str | None:
-    """Why `run`'s model cannot be fine-tuned (one sentence), or None when it can."""
+def refusal(run: Run, model: Any = None) -> str | None:
+    """Why `run`'s model (already loaded, if given) cannot be fine-tuned, in one sentence; None when it can."""
     if not run.is_classifier:
         return f"Run #{run.id} is an autoencoder, which has no digit labels to learn; pick a classifier run."
     if not run.model_path:
         return f"Run #{run.id} has no saved model; pick a run that finished training."
+    if model is not None and not any(layer.trainable and layer.trainable_weights for layer in model.layers):
+        return f"Run #{run.id}'s model has no trainable layers, so it cannot learn your drawings; pick another run."
     return None
 
 
@@ -124,15 +126,21 @@ class FineTunePlan:
         from dlapp.models import compile_model
 
         model = load_model_file(self.parent.model_path)
+        reason = refusal(self.parent, model)
+        if reason:  # checked when it was planned; the file could have changed since
+            raise ModelRejected(reason)
         weighted = [layer for layer in model.layers if layer.weights]
-        if not any(layer.trainable for layer in weighted):
-            raise ModelRejected(
-                f"Run #{self.parent.id}'s model has no trainable layers, so it cannot learn your drawings."
-            )
         if self.top_layers:
             for layer in weighted[: -self.top_layers]:
                 layer.trainable = False
         return compile_model(model, config)
+
+
+def _loaded(run: Run):
+    """The run's model, to check before anything is queued (the job loads its own copy to train)."""
+    from dlapp.modelfile import load_model_file
+
+    return load_model_file(run.model_path)
 
 
 def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
@@ -145,7 +153,7 @@ def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 def plan_finetune(store: RunStore, run: Run, epochs: int = 5, **settings: Any) -> tuple[RunConfig, FineTunePlan]:
     """Check everything before anything is queued; raise ValueError with one sentence when it cannot go ahead."""
-    reason = refusal(run)
+    reason = refusal(run) or refusal(run, _loaded(run))
     split = split_drawings(store)
     reason = reason or needed_sentence(np.concatenate([split.train_y, split.heldout_y]))
     if reason:
@@ -204,7 +212,9 @@ def note(run: Run) -> str | None:
     """'Fine-tuned from run #3 on 80 of your drawings (20 held out).' for a fine-tuned run, else None."""
     if run.parent_run_id is None:
         return None
+    # 0 is the shipped starter model's pseudo-run id (dlapp.ui.starter), which SQLite never gives a run.
+    parent = "the starter model" if run.parent_run_id == 0 else f"run #{run.parent_run_id}"
     used, heldout = run.metrics.get("drawings_used"), run.metrics.get("heldout")
     if used is None:
-        return f"Fine-tuned from run #{run.parent_run_id} on your drawings."
-    return f"Fine-tuned from run #{run.parent_run_id} on {int(used)} of your drawings ({int(heldout or 0)} held out)."
+        return f"Fine-tuned from {parent} on your drawings."
+    return f"Fine-tuned from {parent} on {int(used)} of your drawings ({int(heldout or 0)} held out)."

@@ -11,6 +11,7 @@ import streamlit as st
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
 from dlapp.ui.common import friendly_errors, render_digit, run_model, runs_with_model
+from dlapp.ui.starter import model_for
 from dlapp.ui.training import render_progress
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ def render_finetune(store: RunStore, run: Run) -> None:
         "mixed half and half with its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
-    missing = finetune.refusal(run) or needed_sentence(store.drawings()[1])
+    missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
+    with friendly_errors():
+        missing = finetune.refusal(run, model_for(run)) or needed_sentence(store.drawings()[1])
     job = st.session_state.get(JOB_KEY) or _running_child(store, run)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
