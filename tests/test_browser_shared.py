@@ -5,15 +5,12 @@ A trains; B sees A's run but cannot stop, rename or delete it; after a refresh A
 """
 
 import re
-import shutil
 
 import pytest
-from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, set_number, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, browser_page, set_number, streamlit_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "test-artifacts"
-SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
 STOP = "[class*='st-key-stop_'] button[data-testid^='stBaseButton']"
 NOT_YOURS = "Someone else started this; only they or the teacher (admin) can change it."
 
@@ -21,29 +18,14 @@ NOT_YOURS = "Someone else started this; only they or the teacher (admin) can cha
 @pytest.fixture
 def shared_server(tmp_path, monkeypatch):
     monkeypatch.setenv("DLAPP_SHARED", "1")
-    with streamlit_app(tmp_path) as (url, _):
+    with streamlit_app(tmp_path, log_name="streamlit-shared.log") as (url, _):
         yield url, tmp_path
-    if ARTIFACTS.exists():
-        shutil.copy(tmp_path / "streamlit.log", ARTIFACTS / "streamlit-shared.log")
 
 
-def _visitor(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(SLOW)
-    return context, page
-
-
-def test_a_stranger_sees_a_run_but_cannot_stop_rename_or_delete_it(shared_server):
-    from playwright.sync_api import sync_playwright
-
+def test_a_stranger_sees_a_run_but_cannot_stop_rename_or_delete_it(browser, shared_server):
     url, data_dir = shared_server
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        a_context, a = _visitor(browser)
-        b_context, b = _visitor(browser)
-
+    visitor = {"width": 1280, "height": 900}
+    with browser_page(browser, visitor) as a, browser_page(browser, visitor) as b:  # two contexts: two visitors
         a.goto(f"{url}/train")
         wait_idle(a)
         a.get_by_text("parameters").first.wait_for()  # the model summary: Keras is ready
@@ -79,6 +61,3 @@ def test_a_stranger_sees_a_run_but_cannot_stop_rename_or_delete_it(shared_server
         assert a.get_by_text(NOT_YOURS).count() == 0
         assert "dlapp_owner" not in a.url  # the token is not in the URL
         a.screenshot(path=ARTIFACTS / "shared-runs-owner.png", full_page=True)
-        a_context.close()
-        b_context.close()
-        browser.close()
