@@ -114,7 +114,8 @@ def resume(experiment_id: int, store: RunStore) -> ExperimentRunner:
     if experiment.active or get_runner(experiment_id) is not None:
         raise ValueError(f"Experiment {experiment_id} is still running; stop it before resuming it.")
     experiments.set_status(experiment_id, "running")
-    return _launch(ExperimentRunner(experiment_id, store))
+    owner = store.owners.owner("experiment", experiment_id)  # shared mode: new trials are still its owner's
+    return _launch(ExperimentRunner(experiment_id, store, owner=owner))
 
 
 def delete_experiment(experiment_id: int, store: RunStore, keep_runs: bool = False) -> list[int]:

@@ -30,6 +30,7 @@ LEARNING_RATE = 3e-4  # a third of Adam's default: nudge the model, do not retra
 # gave the same accuracies on the bench; all layers stay the default, since frozen convolutions can
 # only re-weigh the features MNIST taught them (a style far from MNIST was not measured that way).
 TOP_LAYERS = 0
+BATCH_SIZE = None
 SUMMARY_KEYS = (
     "run_id",
     "parent_run_id",
@@ -43,12 +44,14 @@ SUMMARY_KEYS = (
 )
 
 
-def refusal(run: Run) -> str | None:
-    """Why `run`'s model cannot be fine-tuned (one sentence), or None when it can."""
+def refusal(run: Run, model: Any = None) -> str | None:
+    """Why `run`'s model (already loaded, if given) cannot be fine-tuned, in one sentence; None when it can."""
     if not run.is_classifier:
         return f"Run #{run.id} is an autoencoder, which has no digit labels to learn; pick a classifier run."
     if not run.model_path:
         return f"Run #{run.id} has no saved model; pick a run that finished training."
+    if model is not None and not any(layer.trainable and layer.trainable_weights for layer in model.layers):
+        return f"Run #{run.id}'s model has no trainable layers, so it cannot learn your drawings; pick another run."
     return None
 
 
@@ -81,6 +84,7 @@ class FineTunePlan:
     replay_share: float = REPLAY_SHARE
     copies: int = COPIES
     top_layers: int = TOP_LAYERS
+    batch_size: int | None = BATCH_SIZE  # None: the parent's
     before: dict[str, float] = field(default_factory=dict)  # filled in by prepare()
     _model: Any = None
 
@@ -122,15 +126,21 @@ class FineTunePlan:
         from dlapp.models import compile_model
 
         model = load_model_file(self.parent.model_path)
+        reason = refusal(self.parent, model)
+        if reason:  # checked when it was planned; the file could have changed since
+            raise ModelRejected(reason)
         weighted = [layer for layer in model.layers if layer.weights]
-        if not any(layer.trainable for layer in weighted):
-            raise ModelRejected(
-                f"Run #{self.parent.id}'s model has no trainable layers, so it cannot learn your drawings."
-            )
         if self.top_layers:
             for layer in weighted[: -self.top_layers]:
                 layer.trainable = False
         return compile_model(model, config)
+
+
+def _loaded(run: Run):
+    """The run's model, to check before anything is queued (the job loads its own copy to train)."""
+    from dlapp.modelfile import load_model_file
+
+    return load_model_file(run.model_path)
 
 
 def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
@@ -141,32 +151,57 @@ def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict(model, x).argmax(axis=1) == y).mean())
 
 
-def plan_finetune(store: RunStore, run: Run, epochs: int = 5, **settings: Any) -> tuple[RunConfig, FineTunePlan]:
-    """Check everything before anything is queued; raise ValueError with one sentence when it cannot go ahead."""
-    reason = refusal(run)
-    split = split_drawings(store)
+def plan_finetune(
+    store: RunStore, run: Run, epochs: int = 5, drawings: set[int] | None = None, **settings: Any
+) -> tuple[RunConfig, FineTunePlan]:
+    """Check everything before anything is queued; raise ValueError with one sentence when it cannot go ahead.
+
+    `drawings`: the ids of the drawings to learn from (one owner's, in shared mode); None: all of them.
+    """
+    reason = refusal(run) or refusal(run, _loaded(run))
+    split = split_drawings(store, drawings)
     reason = reason or needed_sentence(np.concatenate([split.train_y, split.heldout_y]))
     if reason:
         raise ValueError(reason)
     plan = FineTunePlan(run, split, **settings)
     # Held-out drawings are the validation curve only: early stopping must not choose on them.
-    config = run.config.replace(epochs=epochs, early_stopping=0, learning_rate=plan.learning_rate).validate()
+    batch = plan.batch_size or run.config.train.batch_size
+    config = run.config.replace(
+        epochs=epochs, early_stopping=0, learning_rate=plan.learning_rate, batch_size=batch
+    ).validate()
     return config, plan
 
 
-def start_finetune(store: RunStore, run: Run, epochs: int = 5, *, start: bool = True, **settings: Any) -> TrainingJob:
-    """The fine-tune as a new run's `TrainingJob`, queued like any other (unless `start=False`)."""
+def start_finetune(
+    store: RunStore,
+    run: Run,
+    epochs: int = 5,
+    *,
+    start: bool = True,
+    owner: str | None = None,
+    drawings: set[int] | None = None,
+    **settings: Any,
+) -> TrainingJob:
+    """The fine-tune as a new run's `TrainingJob`, queued like any other (unless `start=False`).
+
+    The parent run is only read, so anyone may fine-tune anyone's model: in shared mode the new run
+    belongs to `owner` and learns only from `drawings` (that owner's ids).
+    """
     from dlapp.jobs import TrainingJob
 
-    config, plan = plan_finetune(store, run, epochs, **settings)
+    config, plan = plan_finetune(store, run, epochs, drawings, **settings)
     name = f"{run.name[:40]} + my handwriting"
-    job = TrainingJob(config, store, name, plan=plan, parent_run_id=run.id)
+    job = TrainingJob(config, store, name, plan=plan, parent_run_id=run.id, owner=owner)
     return job.start() if start else job
 
 
 def summary(store: RunStore, job: TrainingJob) -> dict[str, Any]:
     """The keys of SUMMARY_KEYS for an ended job; counts as whole numbers, missing values None."""
-    run = store.run(job.run_id)
+    return run_summary(store.run(job.run_id))
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The keys of SUMMARY_KEYS for a stored fine-tuned run; counts as whole numbers, missing values None."""
     values = {**run.metrics, "run_id": run.id, "parent_run_id": run.parent_run_id, "status": run.status}
     out = {key: values.get(key) for key in SUMMARY_KEYS}
     for key in ("drawings_used", "heldout"):
@@ -174,11 +209,30 @@ def summary(store: RunStore, job: TrainingJob) -> dict[str, Any]:
     return out
 
 
+def finetune_summaries(store: RunStore) -> list[dict[str, Any]]:
+    """`run_summary` of every fine-tuned run with a before/after, newest first."""
+    return [run_summary(r) for r in store.runs() if _has_before_after(r)]
+
+
+def latest_finetune(store: RunStore, run: Run) -> Run | None:
+    """The fine-tune whose before/after belongs with `run`: itself when it is a fine-tune, else its
+    newest fine-tuned child (stored, so it survives a refresh); None when there is neither."""
+    if _has_before_after(run):
+        return run
+    return next((r for r in store.runs() if r.parent_run_id == run.id and _has_before_after(r)), None)
+
+
+def _has_before_after(run: Run) -> bool:
+    return run.parent_run_id is not None and "heldout_accuracy_after" in run.metrics
+
+
 def note(run: Run) -> str | None:
     """'Fine-tuned from run #3 on 80 of your drawings (20 held out).' for a fine-tuned run, else None."""
     if run.parent_run_id is None:
         return None
+    # 0 is the shipped starter model's pseudo-run id (dlapp.ui.starter), which SQLite never gives a run.
+    parent = "the starter model" if run.parent_run_id == 0 else f"run #{run.parent_run_id}"
     used, heldout = run.metrics.get("drawings_used"), run.metrics.get("heldout")
     if used is None:
-        return f"Fine-tuned from run #{run.parent_run_id} on your drawings."
-    return f"Fine-tuned from run #{run.parent_run_id} on {int(used)} of your drawings ({int(heldout or 0)} held out)."
+        return f"Fine-tuned from {parent} on your drawings."
+    return f"Fine-tuned from {parent} on {int(used)} of your drawings ({int(heldout or 0)} held out)."

@@ -336,3 +336,58 @@ def observe_saliency(runs: list[LessonRun]) -> str:
         true_class, predicted, count = mistake
         text += f" Its most common mistake was reading {_a(true_class)} as {_a(predicted)} ({count} times)."
     return text
+
+
+# --- lesson 11: your handwriting ---------------------------------------------------------------------
+
+NO_FINETUNE = (
+    'You have not taught a model your handwriting yet. On the Draw page, turn on "Draw the digit shown", '
+    'save about 10 drawings of each digit, then press "Teach this model my handwriting": your numbers appear here.'
+)
+
+
+def observe_mnist_only(runs: list[LessonRun]) -> str:
+    """The lesson's CNN on MNIST's own test digits: the score that says nothing about your handwriting."""
+    runs = [run for run in trained(runs) if "test_accuracy" in run.metrics]
+    if not runs:
+        return NOTHING_YET
+    return (
+        f"The {runs[0].label} got {pct(runs[0].metrics['test_accuracy'])} of MNIST's test digits right. "
+        "Those were written like its training digits; on the Draw page, see how it does on yours."
+    )
+
+
+def observe_handwriting(finetunes: list[dict[str, Any]]) -> str:
+    """What the person's own fine-tunes showed, newest first; each dict has `dlapp.finetune.SUMMARY_KEYS`."""
+    done = [f for f in finetunes if f.get("heldout_accuracy_after") is not None and f.get("heldout")]
+    if not done:
+        return NO_FINETUNE
+    latest = done[0]
+    text = _before_after_sentence(latest) + " " + _shift_sentence(latest)
+    if len(done) > 1:
+        gains = [100 * (f["heldout_accuracy_after"] - f["heldout_accuracy_before"]) for f in done]
+        spread = f"from {min(gains):+.0f} to {max(gains):+.0f} points"
+        text += f" Over your {len(done)} fine-tunes the held-out gain ran {spread}."
+    return text + f" With {latest['heldout']} held-out drawings, each one is {100 / latest['heldout']:.0f} points."
+
+
+def _before_after_sentence(f: dict[str, Any]) -> str:
+    before, after = f["heldout_accuracy_before"], f["heldout_accuracy_after"]
+    return (
+        f"Run #{f['run_id']} learned from {f['drawings_used']} of your drawings and was tested on {f['heldout']} "
+        f"it never trained on: {pct(before)} right before, {pct(after)} after ({100 * (after - before):+.0f} points)."
+    )
+
+
+def _shift_sentence(f: dict[str, Any]) -> str:
+    """How far the person's drawings were from MNIST before, and what fine-tuning cost on MNIST."""
+    test_before, test_after = f.get("test_accuracy_before"), f.get("test_accuracy_after")
+    if test_before is None or test_after is None:
+        return ""
+    text = f"On MNIST's test digits it went from {pct(test_before)} to {pct(test_after)}"
+    forgot = test_before - test_after
+    text += ": it kept what it knew." if forgot <= 0.01 else f": it forgot {100 * forgot:.1f} points of MNIST."
+    gap = test_before - f["heldout_accuracy_before"]
+    if gap > 0.05:
+        text = f"Before, it read MNIST {100 * gap:.0f} points better than your drawings: that gap is the shift. " + text
+    return text

@@ -358,6 +358,28 @@ EFFICIENCY = Lesson(
     extra="efficiency",
 )
 
+HANDWRITING = Lesson(
+    key="your-handwriting",
+    title="11. The model has never seen your handwriting",
+    explanation=(
+        "A model learns the digits it was shown. MNIST's were written by American students; a 7 with a bar or "
+        "a 1 with a flag and a base is rare in it, so the model reads those poorly, however well it scores on "
+        "MNIST's test digits. Data that differs from the training data is a distribution shift. The cure is "
+        "fine-tuning: train the model a little further, at a small learning rate, on your own labelled drawings, "
+        "mixed with its old training digits so it does not forget them. Test it only on drawings it never "
+        "trained on, or the score means nothing."
+    ),
+    formulas=(r"p_{\text{yours}}(x) \ne p_{\text{MNIST}}(x)",),
+    base=dict(TUTORIAL_MLP, arch="cnn", conv_filters=(16, 32), dense_units=64, epochs=5),
+    variants=(Variant("CNN"),),
+    look_for=(
+        "This CNN's score on MNIST's test digits, then, on the Draw page, how many of your drawings it gets right. "
+        "Teach it your handwriting there and compare before and after on the drawings it never trained on."
+    ),
+    observe=obs.observe_mnist_only,
+    extra="handwriting",
+)
+
 LESSONS: tuple[Lesson, ...] = (
     FIRST_NETWORK,
     LOSSES,
@@ -369,4 +391,5 @@ LESSONS: tuple[Lesson, ...] = (
     AUTOENCODERS,
     SALIENCY,
     EFFICIENCY,
+    HANDWRITING,
 )

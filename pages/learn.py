@@ -21,6 +21,9 @@ with ui.friendly_errors():
         st.markdown(f"**The experiment:** {ui.lesson_settings_preview(lesson)}.")
         ui.render_start(store, lesson, running)
         st.info(f"**What to look for.** {lesson.look_for}", icon=":material/visibility:")
+    if lesson.extra == "handwriting":  # the person's own fine-tunes, whether or not the lesson's run exists
+        with text_col:
+            ui.render_handwriting(store)
     if experiment is not None:
         st.divider()
         ui.render_progress(store, lesson, experiment.id)

@@ -36,7 +36,7 @@ from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
 from dlapp.ui.instruments import render_first_layer, render_layer_history
 from dlapp.ui.learn import lesson_experiment, pick_lesson, render_lesson_text, render_progress, render_start
-from dlapp.ui.learn_views import lesson_settings_preview
+from dlapp.ui.learn_views import lesson_settings_preview, render_handwriting
 from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
@@ -90,6 +90,7 @@ __all__ = [
     "render_experiment",
     "render_first_layer",
     "render_guess",
+    "render_handwriting",
     "render_model_note",
     "render_layer_history",
     "render_lesson_text",

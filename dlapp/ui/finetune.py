@@ -10,7 +10,9 @@ import streamlit as st
 
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
+from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, render_digit, run_model, runs_with_model
+from dlapp.ui.starter import model_for
 from dlapp.ui.training import render_progress
 
 if TYPE_CHECKING:
@@ -51,8 +53,10 @@ def render_finetune(store: RunStore, run: Run) -> None:
         "mixed half and half with its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
-    missing = finetune.refusal(run) or needed_sentence(store.drawings()[1])
-    job = st.session_state.get(JOB_KEY)
+    missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
+    with friendly_errors():
+        missing = finetune.refusal(run, model_for(run)) or needed_sentence(owner.my_drawings(store)[1])  # own drawings
+    job = st.session_state.get(JOB_KEY) or _running_child(store, run)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
     epochs = epochs_col.number_input("Epochs", 1, 50, 5, key="finetune_epochs", disabled=busy)
@@ -63,20 +67,48 @@ def render_finetune(store: RunStore, run: Run) -> None:
         disabled=missing is not None or busy,
         help=missing,
     ):
-        with friendly_errors():
-            st.session_state[JOB_KEY] = job = finetune.start_finetune(store, run, int(epochs))
+        job = _start(store, run, int(epochs)) or job
+        busy = job is not None and not job.done
     if missing:
         st.caption(missing)
-    if job is not None:
-        _render_job(store, job)
+    if busy:
+        _watch(job.run_id)
+    elif job is not None and job.status == "failed":
+        st.error(f"Fine-tuning failed: {job.error}", icon=":material/error:")
+    else:  # from the store, so a refresh (a new session) still shows it
+        done = finetune.latest_finetune(store, run)
+        if done is not None:
+            render_before_after(done)
+
+
+def _running_child(store: RunStore, run: Run):
+    """After a refresh: the job of a fine-tune of `run` still queued or training in this server, if any."""
+    from dlapp.jobs import get_job
+    from dlapp.store import ACTIVE
+
+    child = next((r for r in store.runs() if r.parent_run_id == run.id and r.status in ACTIVE), None)
+    return None if child is None else get_job(child.id)
+
+
+def _start(store: RunStore, run: Run, epochs: int):
+    """Queue the fine-tune as this visitor's new run (the model's own run is only read); None when refused."""
+    if refusal := owner.jobs_refusal(store):  # shared mode: it counts against the visitor's quota
+        st.error(refusal, icon=":material/block:")
+        return None
+    with friendly_errors():
+        job = finetune.start_finetune(
+            store, run, epochs, owner=owner.current_owner(), drawings=owner.mine(store, "drawing")
+        )
+        st.session_state[JOB_KEY] = job
+        return job
+    return None
 
 
 def render_review(store: RunStore) -> None:
-    """Drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
-    images, labels = store.drawings()
+    """This visitor's drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
+    images, labels, ids = owner.my_drawings_with_ids(store)  # shared mode: only one's own can be deleted
     if not len(labels):
         return
-    ids = store.drawing_ids()
     flagged = suspects(images, labels, _label_probabilities(store, images, labels))
     if not flagged:
         return
@@ -105,15 +137,9 @@ def _label_probabilities(store: RunStore, images: np.ndarray, labels: np.ndarray
     return out
 
 
-def _render_job(store: RunStore, job) -> None:
-    if not job.done:
-        _watch(job.run_id)
-        return
-    if job.status == "failed":
-        st.error(f"Fine-tuning failed: {job.error}", icon=":material/error:")
-        return
-    result = finetune.summary(store, job)
-    child = store.run(job.run_id)
+def render_before_after(child: Run) -> None:
+    """A fine-tuned run's note and its accuracies before and after, on the drawings and on MNIST."""
+    result = finetune.run_summary(child)
     st.success(
         f"{finetune.note(child)} The new model is run #{child.id}; pick it under Model to draw with it.",
         icon=":material/school:",

@@ -100,6 +100,17 @@ def render_efficiency(store: RunStore) -> None:
     st.markdown(escape_markdown(observe_efficiency(points)))
 
 
+def render_handwriting(store: RunStore) -> None:
+    """Lesson 11's numbers: the person's own fine-tunes, read from the store (or what to do first)."""
+    from dlapp.finetune import finetune_summaries
+    from dlapp.lesson_observations import observe_handwriting
+    from dlapp.ui.text import escape_markdown
+
+    text = escape_markdown(observe_handwriting(finetune_summaries(store)))
+    st.success(f"**What your drawings showed.** {text}", icon=":material/draw:")
+    st.page_link("pages/draw.py", label="Draw, save and teach on the Draw page", icon=":material/arrow_forward:")
+
+
 def lesson_settings_preview(lesson: Lesson) -> str:
     """'7 runs of 5 epochs each' - what the button will start."""
     planned = lesson_configs(lesson)

@@ -102,7 +102,10 @@ def render_rename(store: RunStore, run: Run) -> None:
     refusal = owner.run_refusal(store, run.id)  # shared mode: only its owner (or the teacher) renames it
     with st.form(f"rename_{run.id}", border=False):
         name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH, disabled=bool(refusal))
-        if st.form_submit_button("Rename", disabled=bool(refusal), help=escape_markdown(refusal) if refusal else None):
+        pressed = st.form_submit_button(
+            "Rename", disabled=bool(refusal), help=escape_markdown(refusal) if refusal else None
+        )
+        if pressed and not refusal:  # a disabled button's click, forged, changes nothing
             with friendly_errors():
                 store.rename(run.id, name)
                 st.rerun()
