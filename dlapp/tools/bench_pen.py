@@ -115,9 +115,9 @@ def _stored_parent(store):
 def table(results: list[dict], args, load_start, load_end) -> str:
     """Mean and worst over the people, as a Markdown table."""
 
-    def cell(pick) -> str:
+    def cell(pick, digits: int = 0) -> str:
         values = np.array([pick(r) for r in results], float) * 100
-        return f"{values.mean():.0f} (worst {values.min():.0f})"
+        return f"{values.mean():.{digits}f} (worst {values.min():.{digits}f})"
 
     rows = [("all their digits", "all"), ("their 7s, 1s and 9s", "7-1-9")]
     rows += [(f"their {d}s", str(d)) for d in MISSED_DIGITS]
@@ -131,8 +131,8 @@ def table(results: list[dict], args, load_start, load_end) -> str:
     for label, key in rows:
         before, after = cell(lambda r, k=key: r["before"][k]), cell(lambda r, k=key: r["after"][k])
         lines.append(f"| {label} | {before} | {after} | {cell(lambda r, k=key: r['after'][k] - r['before'][k])} |")
-    before, after = cell(lambda r: r["test_accuracy_before"]), cell(lambda r: r["test_accuracy_after"])
-    drop = cell(lambda r: r["test_accuracy_after"] - r["test_accuracy_before"])
+    before, after = cell(lambda r: r["test_accuracy_before"], 1), cell(lambda r: r["test_accuracy_after"], 1)
+    drop = cell(lambda r: r["test_accuracy_after"] - r["test_accuracy_before"], 1)
     lines.append(f"| MNIST-sample test | {before} | {after} | {drop} |")
     wall, cpu = [r["finetune_seconds"] for r in results], [r["finetune_cpu_seconds"] for r in results]
     lines.append(
