@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5, help="Simulated people (seeds 1..N).")
     parser.add_argument("--saved", type=int, default=13, help="Drawings saved per digit (one in five held out).")
     parser.add_argument("--tested", type=int, default=40, help="Other drawings per digit to test on, at most.")
+    parser.add_argument("--store", default=None, help="A bench store to reuse its parent (default: a new one).")
     args = parser.parse_args()
     if args.source == "procedural":
         print(json.dumps(measure_procedural(args.epochs, args.top_layers, args.parent_epochs, args.learning_rate)))
