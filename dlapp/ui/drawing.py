@@ -30,6 +30,9 @@ def draw_models(store: RunStore) -> list[Run]:
     runs = runs_with_model(store)
     starter = starter_run()
     ordered = [r for r in runs if r.is_classifier] + [r for r in runs if not r.is_classifier]
+    mine = owner.mine(store, "run")  # shared mode: this visitor's own runs before everyone else's
+    if mine is not None:
+        ordered = [r for r in ordered if r.id in mine] + [r for r in ordered if r.id not in mine]
     return ordered + ([starter] if starter is not None else [])
 
 
