@@ -58,6 +58,7 @@ def fine_tune_person(store, parent, parent_model, data, styles, missed, seed: in
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         replay_share=args.replay_share,
+        copies=args.copies,
     )
     job.wait()
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -123,7 +124,7 @@ def table(results: list[dict], args, load_start, load_end) -> str:
     rows += [(f"their {d}s", str(d)) for d in MISSED_DIGITS]
     lines = [
         f"top_layers={args.top_layers} epochs={args.epochs} batch={args.batch_size or 'parent'} "
-        f"replay={args.replay_share} lr={args.learning_rate}; {len(results)} people; "
+        f"replay={args.replay_share} copies={args.copies} lr={args.learning_rate}; {len(results)} people; "
         f"load average {load_start[0]:.1f} -> {load_end[0]:.1f}",
         "| held-out drawings | before, % | after, % | gain, points |",
         "|---|---|---|---|",

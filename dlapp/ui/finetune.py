@@ -49,8 +49,8 @@ def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
-        "Trains a copy of this model on your drawings (shifted, turned, zoomed, thicker and thinner), "
-        "mixed half and half with its original training digits so it keeps what it knew. "
+        f"Trains {_which_layers()} of a copy of this model on your drawings (shifted, turned, zoomed, thicker "
+        f"and thinner), mixed with {_replay_words()} its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
     missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
@@ -59,7 +59,7 @@ def render_finetune(store: RunStore, run: Run) -> None:
     job = st.session_state.get(JOB_KEY) or _running_child(store, run)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
-    epochs = epochs_col.number_input("Epochs", 1, 50, 5, key="finetune_epochs", disabled=busy)
+    epochs = epochs_col.number_input("Epochs", 1, 50, finetune.EPOCHS, key="finetune_epochs", disabled=busy)
     if button_col.button(
         "Teach this model my handwriting",
         icon=":material/school:",
@@ -79,6 +79,17 @@ def render_finetune(store: RunStore, run: Run) -> None:
         done = finetune.latest_finetune(store, run)
         if done is not None:
             render_before_after(done)
+
+
+def _which_layers() -> str:
+    return "all the layers" if finetune.TOP_LAYERS == 0 else f"the last {finetune.TOP_LAYERS} layers with weights"
+
+
+def _replay_words() -> str:
+    """'three times as many of' for a replay share of 75%: old digits per drawing, in words."""
+    ratio = finetune.REPLAY_SHARE / (1 - finetune.REPLAY_SHARE)
+    words = {1: "as many of", 2: "twice as many of", 3: "three times as many of"}
+    return words.get(round(ratio), f"{ratio:.1f} times as many of") if ratio >= 1 else "some of"
 
 
 def _running_child(store: RunStore, run: Run):
