@@ -236,7 +236,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 def _delete(store, args: argparse.Namespace) -> int:
     """`dlapp experiments ID --delete [--keep-runs]`: one line saying what went, or the JSON of it."""
-    from dlapp.experiments import delete_experiment, deletion_phrase
+    from dlapp.experiment_delete import delete_experiment, deletion_phrase
 
     if args.experiment_id is None or not args.delete:
         raise cli.UsageError("Say which experiment to delete: `dlapp experiments ID --delete [--keep-runs]`.")

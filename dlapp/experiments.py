@@ -26,10 +26,10 @@ from dlapp.experiment_plan import (
     settings_for,
     settings_label,
 )
-from dlapp.experiment_store import ExperimentStore
+from dlapp.experiment_store import ExperimentStore, study_name
 from dlapp.jobs import TrainingJob
 from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
-from dlapp.store import ACTIVE, RunStore
+from dlapp.store import RunStore
 
 POLL_SECONDS = 0.1  # how often the runner reads a trial's new epoch events
 COUNTED = ("finished", "failed")  # run statuses that use up a search's trial budget (plus pruned runs)
@@ -118,51 +118,6 @@ def resume(experiment_id: int, store: RunStore) -> ExperimentRunner:
     return _launch(ExperimentRunner(experiment_id, store, owner=owner))
 
 
-def delete_experiment(experiment_id: int, store: RunStore, keep_runs: bool = False) -> list[int]:
-    """Delete an ended experiment with its runs (model files and logs) and its Optuna study.
-
-    Its runs were made for it, so they go with it (a 12-run grid would otherwise stay behind on
-    the Runs page); `keep_runs` deletes only the grouping and leaves them as ordinary runs.
-    Returns the deleted runs' ids. While the experiment or one of its runs is queued or
-    training, ValueError and nothing is deleted; a missing experiment is a StoreError.
-    """
-    experiments = ExperimentStore(store)
-    experiment = experiments.experiment(experiment_id)
-    if experiment.active or get_runner(experiment_id) is not None:
-        raise ValueError(f"Experiment {experiment_id} is still running; stop it before deleting it.")
-    runs = [] if keep_runs else [store.run(member.run_id) for member in experiments.members(experiment_id)]
-    if busy := [run for run in runs if run.status in ACTIVE]:
-        raise ValueError(f"Run {busy[0].id} of experiment {experiment_id} is still {busy[0].status}; stop it first.")
-    for run in runs:  # runs first: if this stops half-way, the experiment is still there to delete again
-        store.delete(run.id)
-    experiments.delete(experiment_id)
-    store.owners.forget("experiment", experiment_id)
-    if experiment.kind == "search":
-        _delete_study(experiments, experiment_id)
-    return [run.id for run in runs]
-
-
-def deletion_phrase(experiment_id: int, run_count: int) -> str:
-    """What deleting an experiment removes, for the page's confirmation and the CLI's report."""
-    if run_count == 0:
-        return f"experiment #{experiment_id} (it has no runs left)"
-    runs = (
-        "its run, with its model file and logs"
-        if run_count == 1
-        else f"its {run_count} runs, with their model files and logs"
-    )
-    return f"experiment #{experiment_id} and {runs}"
-
-
-def _delete_study(experiments: ExperimentStore, experiment_id: int) -> None:
-    import optuna
-
-    try:
-        optuna.delete_study(study_name=_study_name(experiment_id), storage=experiments.study_url)
-    except KeyError:  # never created (the search failed before its first trial), or deleted already
-        pass
-
-
 # --- runners of this process ------------------------------------------------------------
 
 _runners: dict[int, ExperimentRunner] = {}
@@ -193,16 +148,12 @@ def _run_name(name: str, settings: dict[str, Any]) -> str:
     return f"{name}: {settings_label(settings)}"[:MAX_NAME_LENGTH].strip()
 
 
-def _study_name(experiment_id: int) -> str:
-    return f"experiment-{experiment_id}"
-
-
 def _study(experiments: ExperimentStore, experiment_id: int, plan: dict[str, Any], create: bool = False):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the app and the CLI say what happens, not Optuna's log
     pruner = optuna.pruners.MedianPruner(n_startup_trials=plan.get("startup_trials", 5))
-    name, storage = _study_name(experiment_id), experiments.study_url
+    name, storage = study_name(experiment_id), experiments.study_url
     if create:
         return optuna.create_study(study_name=name, storage=storage, direction=plan["direction"], pruner=pruner)
     return optuna.load_study(study_name=name, storage=storage, pruner=pruner)

@@ -326,13 +326,13 @@ SALIENCY = Lesson(
     title="9. Why did it say that?",
     explanation=(
         "A saliency map asks: which pixels, changed a little, would change the answer most? It is the "
-        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit on "
-        "the Draw page: you see the forward pass layer by layer and which strokes the model looked at."
+        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit in "
+        "the box that appears below: you see which strokes the model looked at and the forward pass layer by layer."
     ),
     formulas=(r"S_{ij} = \left| \frac{\partial\, p_{\text{digit}}}{\partial x_{ij}} \right|",),
     base=dict(TUTORIAL_MLP, **SMALL_CNN, epochs=3),
     variants=(Variant("CNN"),),
-    look_for="Accuracy first; then, on the Draw page, whether the saliency map lights up your strokes.",
+    look_for="Accuracy first; then, in the drawing box below, whether the saliency map lights up your strokes.",
     observe=obs.observe_saliency,
     extra="saliency",
 )

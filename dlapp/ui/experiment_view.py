@@ -76,7 +76,7 @@ def render_experiment(store: RunStore, experiment: Experiment) -> None:
 
 def _render_delete(store: RunStore, experiment: Experiment) -> None:
     """Delete the experiment with its runs, once it has ended and the box is ticked; in shared mode its owner only."""
-    from dlapp.experiments import deletion_phrase
+    from dlapp.experiment_delete import deletion_phrase
 
     if refusal := owner.item_refusal(store, "experiment", experiment.id):  # shared mode: owner or teacher
         st.button("Delete experiment", icon=":material/delete:", disabled=True, help=escape_markdown(refusal))
@@ -102,7 +102,7 @@ def _render_delete(store: RunStore, experiment: Experiment) -> None:
 
 
 def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
-    from dlapp.experiments import delete_experiment
+    from dlapp.experiment_delete import delete_experiment
 
     with friendly_errors():
         delete_experiment(experiment_id, store)
