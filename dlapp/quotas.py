@@ -69,7 +69,7 @@ def jobs_refusal(active: int, settings: QuotaSettings, adding: int = 1) -> str |
     if adding > limit:
         return (
             f"This asks for {adding} runs at once, but each person may have at most {limit} queued or running; "
-            f"ask for {limit} or fewer."
+            f"ask for {limit} or fewer, or ask the teacher to raise max_jobs_per_owner."
         )
     return (
         f"You already have {active} runs queued or running, and each person may have at most {limit} "

@@ -49,8 +49,9 @@ def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
-        f"Trains {_which_layers()} of a copy of this model on your drawings (shifted, turned, zoomed, thicker "
-        f"and thinner), mixed with {_replay_words()} its original training digits so it keeps what it knew. "
+        f"Trains {_which_layers()} of a copy of this model, as a new run of yours (this one is not changed), "
+        f"on your drawings (shifted, turned, zoomed, thicker and thinner), mixed with {_replay_words()} "
+        "its original training digits so it keeps what it knew. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
     missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
