@@ -48,9 +48,9 @@ def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
-        f"Trains {_which_layers()} of a copy of this model on your drawings (shifted, turned, zoomed, thicker "
-        f"and thinner), mixed with {_replay_words()} its original training digits so it keeps what it knew. "
-        "One drawing in five of each digit is held out: it is never trained on, only tested."
+        "Trains a copy of this model further on your drawings (shifted, turned, zoomed, thicker and thinner), "
+        f"mixed with {_replay_words()} its original training digits so it keeps what it knew; {_which_layers()} "
+        "change. One drawing in five of each digit is held out: it is never trained on, only tested."
     )
     missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
     with friendly_errors():
@@ -78,11 +78,11 @@ def render_finetune(store: RunStore, run: Run) -> None:
     else:  # from the store, so a refresh (a new session) still shows it
         done = finetune.latest_finetune(store, run)
         if done is not None:
-            render_before_after(done)
+            render_before_after(done, in_use=done.id == run.id)
 
 
 def _which_layers() -> str:
-    return "all the layers" if finetune.TOP_LAYERS == 0 else f"the last {finetune.TOP_LAYERS} layers with weights"
+    return "all its layers" if finetune.TOP_LAYERS == 0 else f"only its last {finetune.TOP_LAYERS} layers with weights"
 
 
 def _replay_words() -> str:
@@ -135,13 +135,11 @@ def _label_probabilities(store: RunStore, images: np.ndarray, labels: np.ndarray
     return out
 
 
-def render_before_after(child: Run) -> None:
-    """A fine-tuned run's note and its accuracies before and after, on the drawings and on MNIST."""
+def render_before_after(child: Run, in_use: bool = False) -> None:
+    """A fine-tuned run's note and its accuracies before and after; `in_use`: the page draws with it."""
     result = finetune.run_summary(child)
-    st.success(
-        f"{finetune.note(child)} The new model is run #{child.id}; pick it under Model to draw with it.",
-        icon=":material/school:",
-    )
+    where = "the page is drawing with it" if in_use else "pick it under Model to draw with it"
+    st.success(f"{finetune.note(child)} The new model is run #{child.id}; {where}.", icon=":material/school:")
     drawn, mnist = st.columns(2)
     _before_after(drawn, "Your held-out drawings", result["heldout_accuracy_before"], result["heldout_accuracy_after"])
     _before_after(mnist, "MNIST test digits", result["test_accuracy_before"], result["test_accuracy_after"])
