@@ -10,8 +10,8 @@ import streamlit as st
 
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
-from dlapp.ui.common import friendly_errors, render_digit, run_model, runs_with_model
-from dlapp.ui.starter import model_for
+from dlapp.ui.common import friendly_errors, render_digit, runs_with_model
+from dlapp.ui.starter import model_for, starter_run
 from dlapp.ui.training import render_progress
 
 if TYPE_CHECKING:
@@ -128,9 +128,11 @@ def _label_probabilities(store: RunStore, images: np.ndarray, labels: np.ndarray
     from dlapp.evaluation import predict
 
     out = []
-    for run in runs_with_model(store, classifier=True)[:REVIEW_MODELS]:
+    # Before anything is trained, the shipped starter model is the one model there is to ask.
+    models = runs_with_model(store, classifier=True)[:REVIEW_MODELS] or [r for r in [starter_run()] if r]
+    for run in models:
         with friendly_errors():
-            probabilities = predict(run_model(run), shape_for(images, run.arch))
+            probabilities = predict(model_for(run), shape_for(images, run.arch))
             out.append(probabilities[np.arange(len(labels)), labels])
     return out
 
