@@ -88,7 +88,9 @@ def test_a_fresh_session_shows_the_latest_finetunes_before_and_after(store_with_
     at = open_draw()  # a new session: nothing in session state
     note = next(s.value for s in at.success if "Fine-tuned from" in s.value)
     assert f"Fine-tuned from run #{parent_id} on 40 of your drawings (10 held out)" in note
-    assert f"run #{child_id}" in note
+    assert f"run #{child_id}; the page is drawing with it" in note  # the newest run is picked first
+    model_note = f"Run #{child_id}: fine-tuned from run #{parent_id} on 40 of your drawings (10 held out); 95.0% right"
+    assert any(c.value.startswith(model_note) for c in at.caption)
     metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
     assert metrics["Your held-out drawings"] == ("80%", "+40 points (was 40%)")
     assert metrics["MNIST test digits"] == ("95%", "-1 points (was 96%)")
