@@ -100,7 +100,7 @@ def measure_people(args) -> list[dict]:
         )
     )
     results = []
-    for seed in range(1, args.people + 1):
+    for seed in range(args.first_person, args.first_person + args.people):
         results.append(fine_tune_person(store, parent, parent_model, (x, y), styles, missed, seed, args))
         print(json.dumps(results[-1]), flush=True)
     print(table(results, args, load_start, os.getloadavg()))
@@ -124,7 +124,8 @@ def table(results: list[dict], args, load_start, load_end) -> str:
     rows += [(f"their {d}s", str(d)) for d in MISSED_DIGITS]
     lines = [
         f"top_layers={args.top_layers} epochs={args.epochs} batch={args.batch_size or 'parent'} "
-        f"replay={args.replay_share} copies={args.copies} lr={args.learning_rate}; {len(results)} people; "
+        f"replay={args.replay_share} copies={args.copies} lr={args.learning_rate}; "
+        f"people {', '.join(str(r['person']) for r in results)}; "
         f"load average {load_start[0]:.1f} -> {load_end[0]:.1f}",
         "| held-out drawings | before, % | after, % | gain, points |",
         "|---|---|---|---|",
