@@ -16,6 +16,7 @@ from typing import Any
 
 from dlapp import lesson_observations as obs
 from dlapp.config import RunConfig
+from dlapp.lesson_readers import LessonRun
 
 # Tests and demos shrink every lesson: DLAPP_LESSON_SUBSET=300 trains on 300 images,
 # DLAPP_LESSON_EPOCHS=1 caps the epochs.
@@ -67,7 +68,7 @@ class Lesson:
     base: dict[str, Any]  # flat settings
     variants: tuple[Variant, ...]
     look_for: str
-    observe: Callable[[list[obs.LessonRun]], str]
+    observe: Callable[[list[LessonRun]], str]
     extra: str = ""  # what the page shows besides the curves: code, gradients, autoencoder, saliency, efficiency
     curve: str = "val_accuracy"  # the log the overlaid chart shows first
 

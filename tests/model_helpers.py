@@ -1,4 +1,6 @@
-"""Helpers the model, inference and codegen tests share."""
+"""Helpers the model, inference, job and codegen tests share."""
+
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -35,3 +37,15 @@ def layer_types(model: keras.Model) -> list[str]:
         if isinstance(layer, keras.Model):
             out.extend(layer_types(layer))
     return out
+
+
+def tensorboard_tags(folder: Path) -> set[str]:
+    """Every summary tag in the TensorBoard event files of `folder` (a run's train or validation log)."""
+    import tensorflow as tf
+
+    return {
+        value.tag
+        for path in folder.glob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }

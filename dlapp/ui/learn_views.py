@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlapp.lesson_observations import LessonRun
+from dlapp.lesson_readers import LessonRun
 from dlapp.lessons import Lesson, lesson_configs
 from dlapp.store import RunStore
 
