@@ -17,6 +17,7 @@ VANISHING_AT = 100  # output-side gradient this many times the input side's: the
 # What each kind of layer does, one line each, shown under its picture in the forward pass.
 LAYER_NOTES = {
     "InputLayer": "Your drawing as the model gets it: 28×28 pixels from 0 (black) to 1 (white).",
+    "Deskew": "Your drawing stood upright: each row shifted sideways so the digit no longer leans.",
     "Conv2D": "Each map is one filter slid over its input: bright where the filter finds its pattern.",
     "MaxPooling2D": "Keeps the largest value of each 2×2 patch: half the width and height, the strong responses kept.",
     "AveragePooling2D": "Averages each 2×2 patch: half the width and height.",
