@@ -114,7 +114,7 @@ class ModelConfig:
     pooling: str = _spec("max", HELP["pooling"], choices=POOLINGS)
     dense_units: int = _spec(128, HELP["dense_units"], low=0, high=MAX_UNITS)
     # Deskewed digits read drawings better (default CNN, dev drawings, training seeds 1-2): procedural
-    # 95.1% vs 93.2%, pendigits 74.2% vs 73.9%, sample test 97.0% vs 96.7% (dlapp.augment.Deskew).
+    # 95.0% vs 93.2%, pendigits 74.2% vs 73.9%, sample test 97.0% vs 96.7% (dlapp.augment.Deskew).
     deskew: bool = _spec(True, HELP["deskew"])
     # RNN: the 28 image rows are 28 time steps of 28 pixels.
     rnn_cell: str = _spec("lstm", HELP["rnn_cell"], choices=RNN_CELLS)
