@@ -12,7 +12,7 @@ from typing import Any
 
 from dlapp.config import RunConfig
 from dlapp.experiment_store import Experiment, ExperimentStore
-from dlapp.lesson_observations import LessonRun
+from dlapp.lesson_readers import LessonRun
 from dlapp.lessons import Lesson, lesson_configs
 from dlapp.store import RunStore
 

@@ -71,6 +71,42 @@ def render_experiment(store: RunStore, experiment: Experiment) -> None:
             help=refusal or "Carry on until the budget is used; Optuna keeps what the earlier trials taught it.",
         )
     _body(store, experiment, live=False)
+    _render_delete(store, experiment)
+
+
+def _render_delete(store: RunStore, experiment: Experiment) -> None:
+    """Delete the experiment with its runs, once it has ended and the box is ticked; in shared mode its owner only."""
+    from dlapp.experiment_delete import deletion_phrase
+
+    if refusal := owner.item_refusal(store, "experiment", experiment.id):  # shared mode: owner or teacher
+        st.button("Delete experiment", icon=":material/delete:", disabled=True, help=escape_markdown(refusal))
+        st.caption(escape_markdown(refusal))
+        return
+    phrase = deletion_phrase(experiment.id, len(experiment_store(store).members(experiment.id)))
+    sure = st.checkbox(
+        f"Yes, delete {phrase}",
+        key=f"sure_experiment_{experiment.id}",
+        disabled=experiment.active,
+        help="Stop the experiment first; a running one cannot be deleted." if experiment.active else None,
+    )
+    reason = "Tick the box above to confirm." if not sure else None
+    st.button(
+        "Delete experiment",
+        key=f"delete_experiment_{experiment.id}",
+        icon=":material/delete:",
+        disabled=not sure or experiment.active,
+        help=reason,
+        on_click=_delete,  # before the page draws again, so it no longer shows the experiment
+        args=(store, experiment.id, phrase),
+    )
+
+
+def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
+    from dlapp.experiment_delete import delete_experiment
+
+    with friendly_errors():
+        delete_experiment(experiment_id, store)
+        st.toast(f"Deleted {phrase}.")
 
 
 def _resume(store: RunStore, experiment_id: int) -> None:
