@@ -225,12 +225,16 @@ def finetune_summaries(store: RunStore) -> list[dict[str, Any]]:
     return [run_summary(r) for r in store.runs() if _has_before_after(r)]
 
 
-def latest_finetune(store: RunStore, run: Run) -> Run | None:
+def latest_finetune(store: RunStore, run: Run, only: set[int] | None = None) -> Run | None:
     """The fine-tune whose before/after belongs with `run`: itself when it is a fine-tune, else its
-    newest fine-tuned child (stored, so it survives a refresh); None when there is neither."""
+    newest fine-tuned child (stored, so it survives a refresh); None when there is neither.
+
+    `only`: the run ids to look among for the child (one owner's, in shared mode); None: every run.
+    """
     if _has_before_after(run):
         return run
-    return next((r for r in store.runs() if r.parent_run_id == run.id and _has_before_after(r)), None)
+    children = (r for r in store.runs() if r.parent_run_id == run.id and (only is None or r.id in only))
+    return next((r for r in children if _has_before_after(r)), None)
 
 
 def _has_before_after(run: Run) -> bool:

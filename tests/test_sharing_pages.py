@@ -147,7 +147,7 @@ def test_over_the_jobs_quota_train_says_the_quota_and_when_it_frees_and_stores_n
 
 
 def test_a_fine_tune_of_anothers_model_is_a_new_run_of_the_visitors_learnt_from_their_drawings_only(data_dir):
-    from dlapp.finetune import start_finetune, summary
+    from dlapp.finetune import latest_finetune, start_finetune, summary
 
     store = RunStore(data_dir)
     (alice_run,) = [run for run in store.runs() if store.owners.owner("run", run.id) == ALICE]
@@ -160,6 +160,8 @@ def test_a_fine_tune_of_anothers_model_is_a_new_run_of_the_visitors_learnt_from_
     assert store.run(alice_run.id) == alice_run  # the parent's row and its model file are as they were
     after = snapshot(data_dir)
     assert all(after[name] == digest for name, digest in parent_before.items())
+    assert latest_finetune(store, alice_run, store.owners.owned("run", BOB)).id == job.run_id  # Bob's Draw shows it
+    assert latest_finetune(store, alice_run, store.owners.owned("run", ALICE)) is None  # Alice's does not
     store.delete(job.run_id)  # leave the module's store as the other tests expect it
     store.owners.forget("run", job.run_id)
 

@@ -104,6 +104,8 @@ def _render_delete(store: RunStore, experiment: Experiment) -> None:
 def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
     from dlapp.experiment_delete import delete_experiment
 
+    if owner.item_refusal(store, "experiment", experiment_id):  # a disabled button's click, forged
+        return
     with friendly_errors():
         delete_experiment(experiment_id, store)
         st.toast(f"Deleted {phrase}.")

@@ -77,7 +77,7 @@ def render_finetune(store: RunStore, run: Run) -> None:
     elif job is not None and job.status == "failed":
         st.error(f"Fine-tuning failed: {job.error}", icon=":material/error:")
     else:  # from the store, so a refresh (a new session) still shows it
-        done = finetune.latest_finetune(store, run)
+        done = finetune.latest_finetune(store, run, owner.mine(store, "run"))
         if done is not None:
             render_before_after(done, in_use=done.id == run.id)
 
@@ -98,7 +98,9 @@ def _running_child(store: RunStore, run: Run):
     from dlapp.jobs import get_job
     from dlapp.store import ACTIVE
 
-    child = next((r for r in store.runs() if r.parent_run_id == run.id and r.status in ACTIVE), None)
+    mine = owner.mine(store, "run")  # shared mode: another visitor's fine-tune of the same model is theirs
+    children = (r for r in store.runs() if r.parent_run_id == run.id and (mine is None or r.id in mine))
+    child = next((r for r in children if r.status in ACTIVE), None)
     return None if child is None else get_job(child.id)
 
 
