@@ -45,14 +45,21 @@ def draw(page, canvas, stroke) -> None:
 
 
 def save_prompted(page, digit: int, stroke) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.get_by_text(f"Draw a {digit}", exact=True).wait_for()
     page.get_by_text("Draw a digit on the left").wait_for()  # the fresh, empty canvas is on the page
     wait_idle(page)
     page.wait_for_timeout(1500)  # the canvas component mounts after the script run ends
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
-    draw(page, canvas, stroke)
-    page.get_by_text("Probability per class").first.wait_for()
+    for _ in range(3):  # on a loaded machine the freshly mounted canvas can miss the first stroke
+        draw(page, canvas, stroke)
+        try:  # the empty-canvas note goes once the drawing reached the script (the empty chart does not)
+            page.get_by_text("Draw a digit on the left").wait_for(state="hidden", timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            pass
     wait_idle(page)
     page.get_by_role("button", name="Save drawing").click()
     wait_idle(page)
