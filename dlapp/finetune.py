@@ -162,10 +162,15 @@ def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict(model, x).argmax(axis=1) == y).mean())
 
 
-def plan_finetune(store: RunStore, run: Run, epochs: int = EPOCHS, **settings: Any) -> tuple[RunConfig, FineTunePlan]:
-    """Check everything before anything is queued; raise ValueError with one sentence when it cannot go ahead."""
+def plan_finetune(
+    store: RunStore, run: Run, epochs: int = EPOCHS, drawings: set[int] | None = None, **settings: Any
+) -> tuple[RunConfig, FineTunePlan]:
+    """Check everything before anything is queued; raise ValueError with one sentence when it cannot go ahead.
+
+    `drawings`: the ids of the drawings to learn from (one owner's, in shared mode); None: all of them.
+    """
     reason = refusal(run) or refusal(run, _loaded(run))
-    split = split_drawings(store)
+    split = split_drawings(store, drawings)
     reason = reason or needed_sentence(np.concatenate([split.train_y, split.heldout_y]))
     if reason:
         raise ValueError(reason)
@@ -179,14 +184,25 @@ def plan_finetune(store: RunStore, run: Run, epochs: int = EPOCHS, **settings: A
 
 
 def start_finetune(
-    store: RunStore, run: Run, epochs: int = EPOCHS, *, start: bool = True, **settings: Any
+    store: RunStore,
+    run: Run,
+    epochs: int = EPOCHS,
+    *,
+    start: bool = True,
+    owner: str | None = None,
+    drawings: set[int] | None = None,
+    **settings: Any,
 ) -> TrainingJob:
-    """The fine-tune as a new run's `TrainingJob`, queued like any other (unless `start=False`)."""
+    """The fine-tune as a new run's `TrainingJob`, queued like any other (unless `start=False`).
+
+    The parent run is only read, so anyone may fine-tune anyone's model: in shared mode the new run
+    belongs to `owner` and learns only from `drawings` (that owner's ids).
+    """
     from dlapp.jobs import TrainingJob
 
-    config, plan = plan_finetune(store, run, epochs, **settings)
+    config, plan = plan_finetune(store, run, epochs, drawings, **settings)
     name = f"{run.name[:40]} + my handwriting"
-    job = TrainingJob(config, store, name, plan=plan, parent_run_id=run.id)
+    job = TrainingJob(config, store, name, plan=plan, parent_run_id=run.id, owner=owner)
     return job.start() if start else job
 
 

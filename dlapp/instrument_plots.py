@@ -17,7 +17,7 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from dlapp.activation_images import DIVERGING, tiles, value_range
-from dlapp.plots import _layout
+from dlapp.plots import BOTTOM_LEGEND, _layout, epoch_axis
 
 LOG_AXIS = {"title": "gradient norm (log)", "type": "log", "exponentformat": "power", "dtick": 1}
 STATES_SHOWN = 128  # hidden units in the RNN heatmap
@@ -60,25 +60,11 @@ def gradient_norm_chart(epochs: Sequence[Mapping[str, Any]], total_epochs: int |
             line={"color": color, "width": 2},
             hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.2e}}<extra></extra>",
         )
-    xaxis = {"title": "epoch", "rangemode": "tozero"}
-    if total_epochs:
-        xaxis.update(range=[0, total_epochs + 0.2], dtick=1 if total_epochs <= 20 else None)
     yaxis = {**LOG_AXIS, "range": log_range(epochs)}
-    side_legend = {
-        "orientation": "v",
-        "x": 1.02,
-        "xanchor": "left",
-        "y": 1.0,
-        "yanchor": "top",
-        "title": "layers, input first",
-    }
-    return _layout(
-        fig,
-        "Gradient norm per layer",
-        xaxis=xaxis,
-        yaxis=yaxis,
-        legend={**side_legend, "title": "layers, input first"},
-    )
+    # The legend under the plot, as on the training curves: beside it, it squeezes a phone-wide plot.
+    legend = {**BOTTOM_LEGEND, "title": "layers, input first"}
+    title = "Gradient norm per layer, per epoch"  # "epoch" here, not under the ticks, where the legend goes
+    return _layout(fig, title, xaxis=epoch_axis(total_epochs), yaxis=yaxis, legend=legend)
 
 
 def log_range(epochs: Sequence[Mapping[str, Any]], decades: float = MIN_DECADES) -> list[float] | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from dlapp import lesson_observations as obs
 from dlapp.config import RunConfig
+from dlapp.lesson_readers import LessonRun
 
 # Tests and demos shrink every lesson: DLAPP_LESSON_SUBSET=300 trains on 300 images,
 # DLAPP_LESSON_EPOCHS=1 caps the epochs.
@@ -47,6 +48,8 @@ DEEP_SIGMOID_MLP: dict[str, Any] = dict(
     learning_rate=0.05,
     momentum=0.9,
 )
+# The CNN of lessons 6 and 9: about as many weights as the tutorial's MLP (about 100,000).
+SMALL_CNN: dict[str, Any] = dict(arch="cnn", conv_filters=(16, 32), dense_units=64, kernel_size=3)
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,19 @@ class Lesson:
     base: dict[str, Any]  # flat settings
     variants: tuple[Variant, ...]
     look_for: str
-    observe: Callable[[list[obs.LessonRun]], str]
+    observe: Callable[[list[LessonRun]], str]
     extra: str = ""  # what the page shows besides the curves: code, gradients, autoencoder, saliency, efficiency
     curve: str = "val_accuracy"  # the log the overlaid chart shows first
+
+
+def sgd(label: str, learning_rate: float, momentum: float = 0.0, group: str = "") -> Variant:
+    """A plain SGD variant (lesson 3): only the learning rate and the momentum change."""
+    return Variant(label, {"optimizer": "sgd", "learning_rate": learning_rate, "momentum": momentum}, group)
+
+
+def cnn(conv_filters: tuple[int, ...], dense_units: int) -> dict[str, Any]:
+    """A CNN's flat settings over an MLP base: the lessons' CNNs differ only in their widths."""
+    return dict(arch="cnn", conv_filters=conv_filters, dense_units=dense_units)
 
 
 def lesson_configs(lesson: Lesson, dataset: str = "mnist-sample") -> list[tuple[Variant, RunConfig]]:
@@ -176,13 +189,11 @@ OPTIMISERS = Lesson(
     ),
     base=TUTORIAL_MLP,
     variants=(
-        Variant("SGD", {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.0}),
-        Variant("SGD + momentum", {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9}),
+        sgd("SGD", 0.01),
+        sgd("SGD + momentum", 0.01, momentum=0.9),
         Variant("RMSprop", {"optimizer": "rmsprop", "learning_rate": 0.001}),
         Variant("Adam", {"optimizer": "adam", "learning_rate": 0.001}),
-        Variant("SGD, η = 0.001", {"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.0}, "rate"),
-        Variant("SGD, η = 0.1", {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0}, "rate"),
-        Variant("SGD, η = 1.5", {"optimizer": "sgd", "learning_rate": 1.5, "momentum": 0.0}, "rate"),
+        *(sgd(f"SGD, η = {rate:g}", rate, group="rate") for rate in (0.001, 0.1, 1.5)),
     ),
     look_for=(
         "Plain SGD at η = 0.01 creeps; momentum, RMSprop and Adam go faster. With η too small the loss "
@@ -268,7 +279,7 @@ CONVOLUTION = Lesson(
     base=TUTORIAL_MLP,
     variants=(
         Variant("MLP"),
-        Variant("CNN", {"arch": "cnn", "conv_filters": (16, 32), "dense_units": 64, "kernel_size": 3}),
+        Variant("CNN", SMALL_CNN),
     ),
     look_for="The CNN's validation accuracy should end higher, with a similar number of weights.",
     observe=obs.observe_convolution,
@@ -316,13 +327,13 @@ SALIENCY = Lesson(
     title="9. Why did it say that?",
     explanation=(
         "A saliency map asks: which pixels, changed a little, would change the answer most? It is the "
-        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit on "
-        "the Draw page: you see the forward pass layer by layer and which strokes the model looked at."
+        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit in "
+        "the box that appears below: you see which strokes the model looked at and the forward pass layer by layer."
     ),
     formulas=(r"S_{ij} = \left| \frac{\partial\, p_{\text{digit}}}{\partial x_{ij}} \right|",),
-    base=dict(TUTORIAL_MLP, arch="cnn", conv_filters=(16, 32), dense_units=64, epochs=3),
+    base=dict(TUTORIAL_MLP, **SMALL_CNN, epochs=3),
     variants=(Variant("CNN"),),
-    look_for="Accuracy first; then, on the Draw page, whether the saliency map lights up your strokes.",
+    look_for="Accuracy first; then, in the drawing box below, whether the saliency map lights up your strokes.",
     observe=obs.observe_saliency,
     extra="saliency",
 )
@@ -340,8 +351,8 @@ EFFICIENCY = Lesson(
     variants=(
         Variant("MLP 32", {"hidden_units": (32,)}),
         Variant("MLP 128", {"hidden_units": (128,)}),
-        Variant("small CNN", {"arch": "cnn", "conv_filters": (8, 16), "dense_units": 32}),
-        Variant("CNN", {"arch": "cnn", "conv_filters": (32, 64), "dense_units": 128}),
+        Variant("small CNN", cnn((8, 16), 32)),
+        Variant("CNN", cnn((32, 64), 128)),
     ),
     look_for="Look for a point near the top left: few parameters, fast, and still accurate.",
     observe=obs.observe_sizes,

@@ -81,6 +81,20 @@ def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figur
     return fig
 
 
+# Under the plot (automargin keeps it clear of the ticks, and it wraps downwards on a phone).
+BOTTOM_LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
+
+
+def epoch_axis(total_epochs: int | None = None) -> dict:
+    """An x axis of whole epochs from 0; a tick per epoch only while there are few (at 20 on a phone they overlap)."""
+    xaxis = {"rangemode": "tozero", "tickformat": "d", "nticks": 8}
+    if total_epochs:
+        xaxis["range"] = [0, total_epochs + 0.2]
+    if total_epochs and total_epochs <= 8:
+        xaxis["dtick"] = 1
+    return xaxis
+
+
 def smooth(values: Sequence[float], weight: float = 0.8) -> np.ndarray:
     """Exponential moving average, debiased like TensorBoard's smoothing slider."""
     out = np.empty(len(values), dtype=np.float64)
@@ -130,15 +144,8 @@ def training_curve(
         if any(v is not None for v in y):
             fig.add_scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color, "width": 2.5})
     # No axis title: "epoch" is in the chart's title, which leaves the space under the ticks to the legend.
-    # Whole epochs; a tick per epoch only while there are few (at 20 in a phone-wide chart they overlap).
-    xaxis = {"rangemode": "tozero", "tickformat": "d", "nticks": 8}
-    if total_epochs:
-        xaxis["range"] = [0, total_epochs + 0.2]
-    if total_epochs and total_epochs <= 8:
-        xaxis["dtick"] = 1
+    xaxis = epoch_axis(total_epochs)
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
-    # Under the plot (automargin keeps it clear of the ticks, and it wraps downwards on a phone).
-    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
     if best_epoch is not None:
         fig.add_vline(x=best_epoch, line={"color": "#64748B", "dash": "dot", "width": 1.5})
         side = "right" if best_epoch > len(epochs) / 2 else "left"  # the label stays inside the plot
@@ -147,7 +154,7 @@ def training_curve(
         )
     has_val = any(e.get(f"val_{metric}") is not None for e in epochs)
     title = curve_title(metric, loss, "training and validation images" if has_val else "training images")
-    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend).update_layout(margin={"t": TWO_LINES})
+    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=BOTTOM_LEGEND).update_layout(margin={"t": TWO_LINES})
 
 
 def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str, loss: str = "") -> go.Figure:
@@ -222,6 +229,7 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray, class_
         barmode="group",
         xaxis={"type": "category"},
         yaxis={"title": "images"},
+        legend=BOTTOM_LEGEND,  # beside the title it covers the title's end
     )
 
 
@@ -257,7 +265,7 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
         showlegend=False,
         hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
     )
-    fig.update_xaxes(title="predicted", type="category", side="top")
+    fig.update_xaxes(title="predicted", type="category")  # below: on top, the axis title ran into the chart's
     fig.update_yaxes(title="true", type="category", autorange="reversed")
     return _layout(fig, "Confusion matrix on the test images", height=460)
 
@@ -273,6 +281,7 @@ def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Seq
         barmode="group",
         xaxis={"type": "category"},
         yaxis={"range": [0, 1]},
+        legend=BOTTOM_LEGEND,  # beside the title it covers the title's end on a phone
     )
 
 

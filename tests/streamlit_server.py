@@ -1,8 +1,13 @@
-"""What the browser tests share: Debian's Chromium, a fresh `streamlit run app.py`, page helpers."""
+"""What the browser tests share: Debian's Chromium, a fresh `streamlit run app.py`, page and canvas helpers.
+
+The `browser` and `page` fixtures that use these live in tests/conftest.py; every browser
+module uses them, so no module starts a Playwright of its own.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +20,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots and server logs, for a person to look at
+SLOW = 120_000  # ms: a page's first Keras step imports TensorFlow on a shared 2-core machine
+WIDE = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google on this closed network.
 CHROMIUM_ARGS = [
@@ -42,8 +51,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(url, process) of `streamlit run app.py` on a free port, storing runs in `data_dir`, one job at a time."""
+def streamlit_app(data_dir: Path, log_name: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(url, process) of `streamlit run app.py` on a free port, storing runs in `data_dir`, one job at a time.
+
+    With `log_name`, the server's log is copied to test-artifacts/ when it stops.
+    """
     port = free_port()
     env = {**os.environ, "DLAPP_DATA_DIR": str(data_dir), "DLAPP_MAX_JOBS": "1"}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
@@ -57,6 +69,9 @@ def streamlit_app(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+            if log_name:
+                ARTIFACTS.mkdir(exist_ok=True)
+                shutil.copy(data_dir / "streamlit.log", ARTIFACTS / log_name)
 
 
 def _wait_healthy(url: str, data_dir: Path, seconds: float = 60) -> None:
@@ -71,10 +86,14 @@ def _wait_healthy(url: str, data_dir: Path, seconds: float = 60) -> None:
 
 
 def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script (its 'Running…' widget is gone)."""
-    page.wait_for_selector("[data-testid='stApp']")
+    """Until Streamlit has finished running the script, as its root element says (`data-test-script-state`).
+
+    That attribute is what Streamlit's own browser tests wait on; its "Running" widget is not shown on a
+    phone, nor for a short run. The short pause first covers an action whose rerun is not requested yet
+    (a canvas stroke reaches Streamlit from the component's frame a moment later).
+    """
     page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
 
 
 def set_number(page, label: str, value: float | str) -> None:
@@ -104,8 +123,21 @@ def train_tiny_runs(data_dir: Path, names: list[str], **flat) -> list[int]:
 
 
 @contextmanager
+def app_with_tiny_runs(data_dir: Path, names: list[str], log_name: str | None = None) -> Iterator[tuple[str, Path]]:
+    """(url, data_dir) of a fresh server whose store holds one finished tiny MLP per name, oldest first."""
+    chromium_or_skip()  # skips (or fails on CI) before training anything when Chromium is missing
+    train_tiny_runs(data_dir, names)
+    with streamlit_app(data_dir, log_name) as (url, _):
+        yield url, data_dir
+
+
+@contextmanager
 def chromium_browser() -> Iterator:
-    """Debian's Chromium driven by Playwright (its own browser download is never used)."""
+    """Debian's Chromium driven by Playwright (its own browser download is never used).
+
+    Only one can be open at a time in a process: Playwright's sync API refuses to start inside
+    another's event loop. Tests get theirs from the `browser` fixture (tests/conftest.py).
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -114,3 +146,73 @@ def chromium_browser() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page(browser, viewport: dict = WIDE, timeout: int = SLOW, **options) -> Iterator:
+    """A page in a fresh browser context (its own cookies: a new visitor), closed afterwards."""
+    context = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 600, **options)
+    page = context.new_page()
+    page.set_default_timeout(timeout)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def no_exception(page) -> None:
+    """The page shows no Streamlit exception box (a traceback)."""
+    errors = page.locator("[data-testid='stException']")
+    assert not errors.count(), errors.first.inner_text()
+
+
+def selectbox_text(page, label: str) -> str:
+    """What a selectbox shows: its value, or its placeholder when nothing is chosen."""
+    field = page.locator("[data-testid='stSelectbox']", has_text=label).first.locator("input").first
+    return field.input_value() or (field.get_attribute("placeholder") or "")
+
+
+# --- the drawing canvas -------------------------------------------------------------------------
+
+SEVEN = [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)]  # one stroke, in px of the 280x280 canvas
+
+
+def open_canvas(page, url: str):
+    """The Draw page's canvas (`canvas.upper-canvas`, 280x280), scrolled into view, ready for strokes."""
+    page.goto(f"{url}/draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    wait_idle(page)
+    canvas.scroll_into_view_if_needed()
+    return canvas
+
+
+def draw_strokes(page, canvas, strokes: list[list[tuple[float, float]]], steps: int = 8) -> None:
+    """Draw with the mouse: each stroke is a list of canvas px points, pressed from the first to the last.
+
+    The canvas is scrolled into view first: a click elsewhere (Save, say) may have scrolled it away,
+    and a stroke outside the viewport draws nothing.
+    """
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+        page.mouse.up()
+
+
+def model_input_src(page) -> str:
+    """The src of the "what the model sees" image ("" when none is shown): it changes with every drawing."""
+    image = page.locator("[data-testid='stImage'] img")
+    return (image.first.get_attribute("src") or "") if image.count() else ""
+
+
+def wait_for_new_drawing(page, before: str) -> None:
+    """Until the page shows the model's view of a drawing other than the one whose image src was `before`."""
+    page.wait_for_function(
+        "before => { const img = document.querySelector(\"[data-testid='stImage'] img\");"
+        " return img && img.getAttribute('src') !== before; }",
+        arg=before,
+    )

@@ -7,60 +7,31 @@ Timings are printed (run with -s to see them), never asserted.
 """
 
 import re
-import shutil
 import time
 
 import pytest
 from streamlit_server import (
-    CHROMIUM_ARGS,
-    ROOT,
-    chromium_or_skip,
+    ARTIFACTS,
+    PHONE,
+    SEVEN,
+    app_with_tiny_runs,
+    browser_page,
+    draw_strokes,
+    model_input_src,
+    open_canvas,
     set_number,
-    streamlit_app,
-    train_tiny_runs,
+    wait_for_new_drawing,
     wait_idle,
 )
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "test-artifacts"
-SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
-
 
 @pytest.fixture(scope="module")
-def chromium_path() -> str:
-    return chromium_or_skip()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, chromium_path):
+def server(tmp_path_factory):
     """(url, data_dir) of a fresh `streamlit run app.py` whose store holds two finished tiny MLPs."""
-    data_dir = tmp_path_factory.mktemp("browser-runs")
-    train_tiny_runs(data_dir, ["tiny one", "tiny two"])
-    with streamlit_app(data_dir) as (url, _):
-        yield url, data_dir
-    if ARTIFACTS.exists():
-        shutil.copy(data_dir / "streamlit.log", ARTIFACTS / "streamlit.log")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(SLOW)
-    yield page
-    context.close()
+    with app_with_tiny_runs(tmp_path_factory.mktemp("browser-runs"), ["tiny one", "tiny two"], "streamlit.log") as app:
+        yield app
 
 
 def open_expander(page, title: str) -> None:
@@ -128,27 +99,10 @@ def test_stop_marks_a_long_run_stopped(page, server):
     page.screenshot(path=ARTIFACTS / "browser-train-stopped.png")
 
 
-def draw_stroke(page, canvas, stroke: list[tuple[int, int]]) -> None:
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-    page.mouse.down()
-    for x, y in stroke[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-    page.mouse.up()
-
-
-def model_input_src(page) -> str:
-    """The src of the "what the model sees" image, which changes with every new drawing."""
-    return page.locator("[data-testid='stImage'] img").first.get_attribute("src") or ""
-
-
 def test_drawing_a_digit_shows_a_prediction(page, server):
     url, _ = server
-    page.goto(f"{url}/draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for()
-    canvas.scroll_into_view_if_needed()
-    draw_stroke(page, canvas, [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)])  # a 7
+    canvas = open_canvas(page, url)
+    draw_strokes(page, canvas, [SEVEN])
     began = time.perf_counter()
     page.get_by_text(re.compile("It's a|Not sure")).first.wait_for()  # the empty chart shows before any stroke
     print(f"\nfirst stroke-to-prediction (loads the model): {time.perf_counter() - began:.2f} s")
@@ -157,13 +111,9 @@ def test_drawing_a_digit_shows_a_prediction(page, server):
 
     # A second stroke on the same drawing: the model is loaded, so this is the steady-state latency.
     before = model_input_src(page)
-    draw_stroke(page, canvas, [(70, 150), (210, 150)])  # a bar through the 7
+    draw_strokes(page, canvas, [[(70, 150), (210, 150)]])  # a bar through the 7
     began = time.perf_counter()
-    page.wait_for_function(
-        "before => { const img = document.querySelector(\"[data-testid='stImage'] img\");"
-        " return img && img.getAttribute('src') !== before; }",
-        arg=before,
-    )
+    wait_for_new_drawing(page, before)
     # The new image lands before the chart is redrawn: wait for the probabilities to be back too.
     page.get_by_text("Probability per class").first.wait_for()
     page.get_by_text(re.compile("It's a|Not sure")).first.wait_for()
@@ -187,10 +137,7 @@ def test_runs_page_lists_the_runs(page, server):
 def test_every_page_fits_a_phone_screen(browser, server, path):
     """At 390x844 (a phone) every page renders without an error and without sideways scrolling."""
     url, _ = server
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.set_default_timeout(SLOW)
-    try:
+    with browser_page(browser, PHONE) as page:
         page.goto(f"{url}/{path}")
         wait_idle(page)
         page.locator("h1").first.wait_for()
@@ -201,5 +148,3 @@ def test_every_page_fits_a_phone_screen(browser, server, path):
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         page.screenshot(path=ARTIFACTS / f"browser-phone-{path or 'home'}.png", full_page=True)
         assert overflow <= 1, f"/{path} is {overflow} px wider than the phone screen"
-    finally:
-        context.close()

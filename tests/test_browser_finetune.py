@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, browser_page, draw_strokes, streamlit_app, wait_idle
 
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
@@ -17,7 +17,6 @@ from dlapp.tools.sketches import drawn_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 180_000  # ms: the page imports TensorFlow and the fine-tune trains on a shared 2-core machine
 ZERO = [(140 + 60 * math.sin(t / 10 * math.pi), 140 - 90 * math.cos(t / 10 * math.pi)) for t in range(21)]
 ONE = [(140, 50), (140, 230)]
@@ -35,46 +34,24 @@ def _prepared_store(data_dir) -> None:
             kept[label] += 1
 
 
-def draw(page, canvas, stroke) -> None:
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-    page.mouse.down()
-    for x, y in stroke[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-    page.mouse.up()
-
-
 def save_prompted(page, digit: int, stroke) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     page.get_by_text(f"Draw a {digit}", exact=True).wait_for()
     page.get_by_text("Draw a digit on the left").wait_for()  # the fresh, empty canvas is on the page
     wait_idle(page)
     page.wait_for_timeout(1500)  # the canvas component mounts after the script run ends
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
-    for _ in range(3):  # on a loaded machine the freshly mounted canvas can miss the first stroke
-        draw(page, canvas, stroke)
-        try:  # the empty-canvas note goes once the drawing reached the script (the empty chart does not)
-            page.get_by_text("Draw a digit on the left").wait_for(state="hidden", timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            pass
+    draw_strokes(page, canvas, [stroke], steps=4)
+    page.get_by_text("Probability per class").first.wait_for()
     wait_idle(page)
     page.get_by_role("button", name="Save drawing").click()
     wait_idle(page)
 
 
-def test_prompted_drawings_then_teaching_shows_before_and_after(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_prompted_drawings_then_teaching_shows_before_and_after(browser, tmp_path):
     _prepared_store(tmp_path)
     assert len(RunStore(tmp_path).drawing_ids()) == 28
-    ARTIFACTS.mkdir(exist_ok=True)
-    with streamlit_app(tmp_path) as (url, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(SLOW)
+    with streamlit_app(tmp_path) as (url, _), browser_page(browser, {"width": 1280, "height": 900}, SLOW) as page:
         page.goto(f"{url}/draw")
         page.get_by_text("Draw the digit shown").click()
         teach = page.get_by_role("button", name="Teach this model my handwriting")
@@ -97,6 +74,5 @@ def test_prompted_drawings_then_teaching_shows_before_and_after(tmp_path):
         page.reload()  # a new session: the before/after now comes from the store
         page.get_by_text("Your held-out drawings").wait_for()
         assert page.get_by_text("Fine-tuned from run #1 on 20 of your drawings", exact=False).count()
-        browser.close()
     child = RunStore(tmp_path).runs()[0]
     assert child.parent_run_id == 1 and child.status == "finished"

@@ -10,53 +10,33 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from streamlit_server import (
-    ROOT,
-    chromium_browser,
+    ARTIFACTS,
+    PHONE,
+    SEVEN,
+    WIDE,
+    app_with_tiny_runs,
+    browser_page,
+    draw_strokes,
+    no_exception,
+    open_canvas,
+    selectbox_text,
     set_number,
-    streamlit_app,
     train_tiny_runs,
+    wait_for_new_drawing,
     wait_idle,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "test-artifacts"
-SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
-WIDE = {"width": 1400, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """(url, data_dir) of a fresh `streamlit run app.py` whose store holds three finished tiny MLPs."""
-    with chromium_browser():  # skips (or fails on CI) before training anything when Chromium is missing
-        pass
     data_dir = tmp_path_factory.mktemp("first-user")
-    train_tiny_runs(data_dir, ["alpha", "beta", "gamma"])
-    with streamlit_app(data_dir) as (url, _):
-        yield url, data_dir
-
-
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_browser() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=WIDE)
-    page = context.new_page()
-    page.set_default_timeout(SLOW)
-    yield page
-    context.close()
-
-
-def no_exception(page) -> None:
-    errors = page.locator("[data-testid='stException']")
-    assert not errors.count(), errors.first.inner_text()
+    with app_with_tiny_runs(data_dir, ["alpha", "beta", "gamma"], "streamlit-first-user.log") as app:
+        yield app
 
 
 def legend(page) -> list[str]:
@@ -68,12 +48,6 @@ def tick_row(page, row: int) -> None:
     box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
     page.mouse.click(box["x"] + 17, box["y"] + 35 + 34.5 * (row + 0.5))
     wait_idle(page)
-
-
-def selectbox_text(page, label: str) -> str:
-    """What a selectbox shows: its value, or its placeholder when nothing is chosen."""
-    field = page.locator("[data-testid='stSelectbox']", has_text=label).first.locator("input").first
-    return field.input_value() or (field.get_attribute("placeholder") or "")
 
 
 # --- 1 and 10: the Runs table ------------------------------------------------------------------
@@ -196,12 +170,14 @@ def test_clicking_a_confusion_cell_shows_that_cell(page, server):
     wait_idle(page)
     before = (selectbox_text(page, "True class"), selectbox_text(page, "Predicted as"))
     true, predicted = (5, 6) if not before[0].endswith("5") else (2, 8)
-    plot = page.locator(".js-plotly-plot", has=page.locator(".heatmaplayer")).first
-    plot.scroll_into_view_if_needed()
-    area = plot.locator(".nsewdrag").first.bounding_box()  # the plotting area: 10 x 10 cells
-    x = area["x"] + (predicted + 0.5) * area["width"] / 10
-    y = area["y"] + (true + 0.5) * area["height"] / 10  # true 0 is the top row
-    page.mouse.click(x, y)
+    # The confusion chart by its key: the first-layer weights below it are a heatmap too, and may be drawn first.
+    cells = page.locator(".st-key-confusion .js-plotly-plot .nsewdrag").first  # the plotting area: 10 x 10 cells
+    cells.scroll_into_view_if_needed()
+    area = cells.bounding_box()
+    # A click at a spot inside the element: Playwright scrolls it into view and checks nothing covers it.
+    cells.click(
+        position={"x": (predicted + 0.5) * area["width"] / 10, "y": (true + 0.5) * area["height"] / 10}
+    )  # true 0: top row
     wait_idle(page)
     page.wait_for_function(
         "t => document.querySelector(\"input[aria-label='True class']\")?.value === t", arg=str(true)
@@ -273,48 +249,28 @@ def assert_tidy(charts: list[dict]) -> None:
 def test_the_training_chart_stays_readable_at_20_epochs(browser, server):
     url, _ = server
     for name, viewport in (("wide", WIDE), ("phone", PHONE)):
-        context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
-        page = context.new_page()
-        page.set_default_timeout(SLOW)
-        try:
+        with browser_page(browser, viewport) as page:
             start_small_run(page, url, epochs=20, subset=200)
             page.get_by_text(re.compile(r"Run #\d+ finished after 20")).wait_for()
             page.wait_for_timeout(500)  # Plotly lays out after the element lands
             page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
             page.screenshot(path=ARTIFACTS / f"first-user-20-epochs-{name}.png")
             assert_tidy(chart_boxes(page))
-        finally:
-            context.close()
 
 
 # --- 7 and 8: Draw ------------------------------------------------------------------------------
 
 
-def draw_stroke(page, canvas, stroke: list[tuple[int, int]]) -> None:
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-    page.mouse.down()
-    for x, y in stroke[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-    page.mouse.up()
-
-
-def open_canvas(page, url: str):
-    page.goto(f"{url}/draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for()
-    canvas.scroll_into_view_if_needed()
-    return canvas
-
-
 def save_button(page):
-    return page.get_by_role("button", name="Save drawing")
+    """The Save button of the latest script run: during a rerun the old one stays a moment, marked stale."""
+    fresh = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
+    return fresh.get_by_role("button", name="Save drawing", exact=True).filter(visible=True)
 
 
 def test_draw_save_waits_for_a_new_drawing_and_clear_forgets_the_label(page, server):
     url, _ = server
     canvas = open_canvas(page, url)
-    draw_stroke(page, canvas, [(80, 60), (200, 60), (190, 90), (160, 150), (130, 220)])  # a 7
+    draw_strokes(page, canvas, [SEVEN])
     page.get_by_text(re.compile("It's a|Not sure")).first.wait_for()  # the empty chart shows before any stroke
     wait_idle(page)
     label = page.get_by_role("combobox", name="This drawing is a")
@@ -324,29 +280,24 @@ def test_draw_save_waits_for_a_new_drawing_and_clear_forgets_the_label(page, ser
     wait_idle(page)
     assert selectbox_text(page, "This drawing is a") == "7"
     save_button(page).click()
-    wait_idle(page)
-    assert save_button(page).is_disabled(), "Save stays enabled for a drawing already saved"
+    expect(save_button(page), "Save stays enabled for a drawing already saved").to_be_disabled()
 
     before = page.locator("[data-testid='stImage'] img").first.get_attribute("src")
-    draw_stroke(page, canvas, [(120, 140), (190, 140)])  # a bar through it: a new drawing
-    page.wait_for_function(
-        "before => document.querySelector(\"[data-testid='stImage'] img\")?.getAttribute('src') !== before",
-        arg=before,
-    )
-    wait_idle(page)
-    assert save_button(page).is_enabled()
+    draw_strokes(page, canvas, [[(120, 140), (190, 140)]])  # a bar through it: a new drawing
+    wait_for_new_drawing(page, before)
+    expect(save_button(page), "Save stays disabled for a new drawing").to_be_enabled()
 
     page.get_by_role("button", name="Reset canvas & history").click()  # the canvas toolbar's bin
     page.get_by_text("Draw a digit on the left").wait_for()  # the canvas reports the reset a moment later
     wait_idle(page)
     assert "pick its digit" in selectbox_text(page, "This drawing is a")
-    assert save_button(page).is_disabled()
+    expect(save_button(page), "Save stays enabled after Clear").to_be_disabled()
 
 
 def test_a_bar_is_not_called_a_confident_digit(page, server):
     url, _ = server
     canvas = open_canvas(page, url)
-    draw_stroke(page, canvas, [(40, 140), (240, 140)])  # a plain horizontal bar
+    draw_strokes(page, canvas, [[(40, 140), (240, 140)]])  # a plain horizontal bar
     page.get_by_text("This doesn't look like a digit").wait_for()
     assert page.get_by_text("A classifier always shares 100%").count()
     page.screenshot(path=ARTIFACTS / "first-user-not-a-digit.png")
@@ -355,24 +306,18 @@ def test_a_bar_is_not_called_a_confident_digit(page, server):
 # --- 11: nothing fetched from a font server -------------------------------------------------------
 
 
-def test_no_page_fetches_anything_from_another_server(browser, server):
+def test_no_page_fetches_anything_from_another_server(page, server):
     url, _ = server
-    context = browser.new_context(viewport=WIDE)
-    page = context.new_page()
-    page.set_default_timeout(SLOW)
     outside, failed = [], []
     page.on("request", lambda r: None if r.url.startswith(("http://localhost", "data:")) else outside.append(r.url))
     # Streamlit first probes /<page>/_stcore/ (404) before /_stcore/; leaving a page aborts its loads.
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 and "/_stcore/" not in r.url else None)
     page.on("requestfailed", lambda r: None if "ABORTED" in (r.failure or "") else failed.append(r.url))
-    try:
-        for path in ("", "data", "train", "evaluate", "draw", "runs"):
-            page.goto(f"{url}/{path}")
-            page.locator("h1").first.wait_for()
-            wait_idle(page)
-        assert outside == [], f"fetched from outside: {outside[:5]}"
-        assert failed == [], failed[:5]
-        icon = page.evaluate("() => document.querySelector(\"link[rel='shortcut icon']\")?.href || ''")
-        assert icon.startswith("data:") or icon.startswith(url), icon
-    finally:
-        context.close()
+    for path in ("", "data", "train", "evaluate", "draw", "runs"):
+        page.goto(f"{url}/{path}")
+        page.locator("h1").first.wait_for()
+        wait_idle(page)
+    assert outside == [], f"fetched from outside: {outside[:5]}"
+    assert failed == [], failed[:5]
+    icon = page.evaluate("() => document.querySelector(\"link[rel='shortcut icon']\")?.href || ''")
+    assert icon.startswith("data:") or icon.startswith(url), icon

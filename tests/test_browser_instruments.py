@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, SEVEN, chromium_or_skip, draw_strokes, streamlit_app, wait_idle
 
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
@@ -17,8 +17,6 @@ from dlapp.store import RunStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "test-artifacts"
-SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine
 RUNS = {
     "small cnn": {"arch": "cnn", "conv_filters": (8, 16), "dense_units": 32},
     "sigmoid x8": {"arch": "mlp", "hidden_units": (32,) * 8, "activation": "sigmoid", "dropout": 0.0},
@@ -48,19 +46,6 @@ def server(tmp_path_factory):
         yield url, ids
 
 
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(SLOW)
-        yield page
-        browser.close()
-
-
 def choose(page, label: str, option: str) -> None:
     page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=re.compile(rf"^#\d+ {re.escape(option)} · ")).first.click()
@@ -75,12 +60,7 @@ def test_the_forward_pass_of_a_drawn_digit_shows_feature_maps(page, server):
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for()
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 80, box["y"] + 60)
-    page.mouse.down()
-    for x, y in [(200, 60), (190, 90), (160, 150), (130, 220)]:  # a 7
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-    page.mouse.up()
+    draw_strokes(page, canvas, [SEVEN])
     page.get_by_text("Probability per class").first.wait_for()
     expander = page.locator("[data-testid='stExpander']", has_text="The forward pass of your drawing")
     expander.locator("summary").click()

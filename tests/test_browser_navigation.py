@@ -8,15 +8,13 @@ it, /train opened first would show the bare page without the sidebar: this test 
 from __future__ import annotations
 
 import pytest
-from streamlit_server import chromium_browser, streamlit_app, wait_idle
+from streamlit_server import streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
-def test_opening_train_first_on_a_fresh_server_shows_the_navigation(tmp_path):
-    with chromium_browser() as browser, streamlit_app(tmp_path) as (url, _):
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(120_000)
+def test_opening_train_first_on_a_fresh_server_shows_the_navigation(page, tmp_path):
+    with streamlit_app(tmp_path) as (url, _):
         page.goto(f"{url}/train")  # the very first script run of this server
         page.get_by_role("heading", name="Train").wait_for()
         wait_idle(page)

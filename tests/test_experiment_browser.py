@@ -8,29 +8,19 @@ import re
 import time
 
 import pytest
-from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, set_number, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, browser_page, set_number, streamlit_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = ROOT / "test-artifacts"
-SLOW = 120_000  # ms: the first Keras step imports TensorFlow on a shared 2-core machine
-
 
 @pytest.fixture
-def page(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    chromium = chromium_or_skip()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with streamlit_app(tmp_path) as (url, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 2400}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(SLOW)
+def page(browser, tmp_path):
+    """The Experiments page of a fresh server, on a screen tall enough for the whole grid view."""
+    tall = {"width": 1280, "height": 2400}
+    with streamlit_app(tmp_path) as (url, _), browser_page(browser, tall, accept_downloads=True) as page:
         page.goto(f"{url}/experiments")
         wait_idle(page)
         yield page
-        browser.close()
 
 
 def choose(page, label: str, option: str) -> None:
@@ -96,20 +86,16 @@ def test_a_two_value_grid_from_the_page_trains_two_runs_and_exports_them(page, t
 
 
 @pytest.mark.skipif(os.environ.get("DLAPP_MEASURE") != "1", reason="a measurement of several minutes: DLAPP_MEASURE=1")
-def test_view_cost_experiments_view_against_the_train_view(tmp_path):
+def test_view_cost_experiments_view_against_the_train_view(browser, tmp_path):
     """Trainer speed and server CPU per run with no page watching, the Train view, the Experiments view.
 
     Printed, not asserted (the machine is shared); README "Measured" quotes it.
     """
-    from playwright.sync_api import sync_playwright
-
     from dlapp.store import RunStore
 
     modes = {"closed": [], "train view": [], "experiments view": []}
-    with streamlit_app(tmp_path) as (url, server), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
-        page.set_default_timeout(SLOW)
+    tall = {"width": 1280, "height": 1600}
+    with streamlit_app(tmp_path) as (url, server), browser_page(browser, tall) as page:
         store = RunStore(tmp_path)
         _train_from_the_train_page(page, url)  # warm-up: TensorFlow's start counts in no mode
         _wait_until_trained(store, 0)
@@ -125,7 +111,6 @@ def test_view_cost_experiments_view_against_the_train_view(tmp_path):
                 run = _wait_until_trained(store, newest)
                 numbers.append((round(run.samples_per_second), round(_cpu_seconds(server.pid) - cpu, 1)))
                 print(f"{mode}: run {run.id} {run.status}, {numbers[-1][0]} samples/s, {numbers[-1][1]} server CPU s")
-        browser.close()
     assert all(len(numbers) >= 1 for numbers in modes.values())
 
 

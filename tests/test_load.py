@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from streamlit_server import CHROMIUM_ARGS, chromium_or_skip, set_number, streamlit_app, wait_idle
+from streamlit_server import browser_page, chromium_or_skip, set_number, streamlit_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SESSIONS = 8
-SLOW = 120_000  # ms: the first Train page imports TensorFlow, on a shared 2-core machine
 RUN_ID = re.compile(r"Run #(\d+):")
 POSITION = re.compile(r"position (\d+) in the queue")
 DRAIN_SECONDS = 150  # eight tiny runs take about 5 s each when nobody is watching
@@ -46,19 +46,15 @@ def text_of(page) -> str:
     return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.innerText || ''")
 
 
-def test_eight_sessions_queue_and_each_gets_its_own_finished_run(server):
-    from playwright.sync_api import sync_playwright
-
+def test_eight_sessions_queue_and_each_gets_its_own_finished_run(browser, server):
     from dlapp.store import RunStore
 
     url, data_dir, pid = server
     began = time.perf_counter()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(SESSIONS)]
-        pages = [context.new_page() for context in contexts]
+    with ExitStack() as stack:
+        screen = {"width": 1280, "height": 900}
+        pages = [stack.enter_context(browser_page(browser, screen)) for _ in range(SESSIONS)]  # eight visitors
         for page in pages:
-            page.set_default_timeout(SLOW)
             page.goto(f"{url}/train", wait_until="commit")  # all eight sessions open together
         for page in pages:
             page.get_by_text("parameters").first.wait_for()  # the model summary: Keras is ready
@@ -104,7 +100,6 @@ def test_eight_sessions_queue_and_each_gets_its_own_finished_run(server):
             page.get_by_text(re.compile(rf"Run #{mine['run_id']} finished")).wait_for(timeout=60_000)
             assert [int(i) for i in RUN_ID.findall(text_of(page))] == [mine["run_id"]]
         done = time.perf_counter()
-        browser.close()
 
     runs = store.runs()
     assert len(runs) == SESSIONS and {run.status for run in runs} == {"finished"}, [(r.id, r.status) for r in runs]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
+from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, render_digit, runs_with_model
 from dlapp.ui.starter import model_for, starter_run
 from dlapp.ui.training import render_progress
@@ -50,11 +51,12 @@ def render_finetune(store: RunStore, run: Run) -> None:
     st.caption(
         "Trains a copy of this model further on your drawings (shifted, turned, zoomed, thicker and thinner), "
         f"mixed with {_replay_words()} its original training digits so it keeps what it knew; {_which_layers()} "
-        "change. One drawing in five of each digit is held out: it is never trained on, only tested."
+        "change. The copy is a new run of yours; this run is not changed. "
+        "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
     missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
     with friendly_errors():
-        missing = finetune.refusal(run, model_for(run)) or needed_sentence(store.drawings()[1])
+        missing = finetune.refusal(run, model_for(run)) or needed_sentence(owner.my_drawings(store)[1])  # own drawings
     job = st.session_state.get(JOB_KEY) or _running_child(store, run)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
@@ -66,9 +68,8 @@ def render_finetune(store: RunStore, run: Run) -> None:
         disabled=missing is not None or busy,
         help=missing,
     ):
-        with friendly_errors():
-            st.session_state[JOB_KEY] = job = finetune.start_finetune(store, run, int(epochs))
-            busy = True
+        job = _start(store, run, int(epochs)) or job
+        busy = job is not None and not job.done
     if missing:
         st.caption(missing)
     if busy:
@@ -101,12 +102,25 @@ def _running_child(store: RunStore, run: Run):
     return None if child is None else get_job(child.id)
 
 
+def _start(store: RunStore, run: Run, epochs: int):
+    """Queue the fine-tune as this visitor's new run (the model's own run is only read); None when refused."""
+    if refusal := owner.jobs_refusal(store):  # shared mode: it counts against the visitor's quota
+        st.error(refusal, icon=":material/block:")
+        return None
+    with friendly_errors():
+        job = finetune.start_finetune(
+            store, run, epochs, owner=owner.current_owner(), drawings=owner.mine(store, "drawing")
+        )
+        st.session_state[JOB_KEY] = job
+        return job
+    return None
+
+
 def render_review(store: RunStore) -> None:
-    """Drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
-    images, labels = store.drawings()
+    """This visitor's drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
+    images, labels, ids = owner.my_drawings_with_ids(store)  # shared mode: only one's own can be deleted
     if not len(labels):
         return
-    ids = store.drawing_ids()
     flagged = suspects(images, labels, _label_probabilities(store, images, labels))
     if not flagged:
         return
