@@ -229,6 +229,7 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray, class_
         barmode="group",
         xaxis={"type": "category"},
         yaxis={"title": "images"},
+        legend=BOTTOM_LEGEND,  # beside the title it covers the title's end
     )
 
 
@@ -264,7 +265,7 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
         showlegend=False,
         hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
     )
-    fig.update_xaxes(title="predicted", type="category", side="top")
+    fig.update_xaxes(title="predicted", type="category")  # below: on top, the axis title ran into the chart's
     fig.update_yaxes(title="true", type="category", autorange="reversed")
     return _layout(fig, "Confusion matrix on the test images", height=460)
 
@@ -280,6 +281,7 @@ def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Seq
         barmode="group",
         xaxis={"type": "category"},
         yaxis={"range": [0, 1]},
+        legend=BOTTOM_LEGEND,  # beside the title it covers the title's end on a phone
     )
 
 

@@ -9,13 +9,16 @@ never overlap (a second sync Playwright started inside the first one fails).
 from __future__ import annotations
 
 import pytest
-from streamlit_server import ARTIFACTS, browser_page, chromium_browser
+from streamlit_server import ARTIFACTS, SLOW, browser_page, chromium_browser
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium for this module (skipped, or failed on CI, when it is missing)."""
+    from playwright.sync_api import expect
+
     ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=SLOW)  # expect(...) waits as long as a locator does (5 s by default)
     with chromium_browser() as browser:
         yield browser
 

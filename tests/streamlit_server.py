@@ -86,10 +86,14 @@ def _wait_healthy(url: str, data_dir: Path, seconds: float = 60) -> None:
 
 
 def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script (its 'Running…' widget is gone)."""
-    page.wait_for_selector("[data-testid='stApp']")
+    """Until Streamlit has finished running the script, as its root element says (`data-test-script-state`).
+
+    That attribute is what Streamlit's own browser tests wait on; its "Running" widget is not shown on a
+    phone, nor for a short run. The short pause first covers an action whose rerun is not requested yet
+    (a canvas stroke reaches Streamlit from the component's frame a moment later).
+    """
     page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
 
 
 def set_number(page, label: str, value: float | str) -> None:
@@ -184,7 +188,12 @@ def open_canvas(page, url: str):
 
 
 def draw_strokes(page, canvas, strokes: list[list[tuple[float, float]]], steps: int = 8) -> None:
-    """Draw with the mouse: each stroke is a list of canvas px points, pressed from the first to the last."""
+    """Draw with the mouse: each stroke is a list of canvas px points, pressed from the first to the last.
+
+    The canvas is scrolled into view first: a click elsewhere (Save, say) may have scrolled it away,
+    and a stroke outside the viewport draws nothing.
+    """
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     for stroke in strokes:
         page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])

@@ -13,7 +13,6 @@ from hostile_names import HOSTILE_NAMES, MAY_BE_REFUSED, URL_MARKERS, add_named_
 from streamlit_server import ARTIFACTS, browser_page, chromium_or_skip, streamlit_app, wait_idle
 
 from dlapp.config import RunConfig
-from dlapp.names import clean_name
 from dlapp.store import RunStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,9 +51,9 @@ def train_tiny_model(data_dir):
     return load_model_file(store.run(job.run_id).model_path)
 
 
-def add_runs(store: RunStore, labels: list[str]) -> list[str]:
-    """Store a run for each label's name; returns the labels stored (the names rule may refuse some)."""
-    stored = []
+def add_runs(store: RunStore, labels: list[str]) -> dict[str, str]:
+    """Store a run for each label's name; returns {label: the name as stored} (the names rule may refuse some)."""
+    stored = {}
     for label in labels:
         run = add_named_run(store, HOSTILE_NAMES[label])
         if isinstance(run, str):
@@ -62,7 +61,7 @@ def add_runs(store: RunStore, labels: list[str]) -> list[str]:
             continue
         if label == RUNNING:
             store.set_status(run.id, "running")  # by this live pytest process: not "interrupted"
-        stored.append(label)
+        stored[label] = run.name  # bidi controls removed; only spaces: the default name
     return stored
 
 
@@ -109,15 +108,14 @@ def test_hostile_names_are_plain_text_on_every_page(page, server):
     # Home lists the latest six runs, so the names go in in batches, with a look at Home after each.
     labels = list(HOSTILE_NAMES)
     batches = [labels[i : i + HOME_SHOWS] for i in range(0, len(labels), HOME_SHOWS)]
-    stored = []
+    stored = {}
     for number, batch in enumerate(batches):
-        stored += add_runs(store, batch)
+        stored |= add_runs(store, batch)
         home = " ".join(visit(page, url, "Latest runs", shot="names-home.png" if number == 0 else None).split())
-        for label in stored[-HOME_SHOWS:]:
-            saved = clean_name(HOSTILE_NAMES[label])  # as the names rule stores it (bidi controls removed)
-            assert " ".join(saved.split()) in home, f"Home shows {label!r} literally"
-        if "right-to-left override" in batch:
-            assert "reportgnp.exe" in home and "\u202e" not in home, "the override is dropped, the text kept"
+        for label, name in list(stored.items())[-HOME_SHOWS:]:
+            assert " ".join(name.split()) in home, f"Home shows {label!r} literally"
+        if "right-to-left override" in batch:  # the names rule drops the override and keeps the text
+            assert stored["right-to-left override"] == "reportgnp.exe" and "\u202e" not in home
 
     trained = next(run for run in store.runs() if run.name == HOSTILE_NAMES[TRAINED])
     store.save_model(trained.id, model.result())  # now Evaluate and Draw have a model to show

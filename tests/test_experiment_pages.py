@@ -133,7 +133,10 @@ def test_in_shared_mode_only_the_owner_may_delete_an_experiment(finished_grid, m
         at = open_experiments()
         refused = [b for b in at.button if b.label == "Delete experiment"]
         assert len(refused) == 1 and refused[0].disabled
-        sentence = "This was made before sharing was on; only the teacher (admin) can change it."
+        sentence = (
+            "This has no owner (made before sharing was on, or on the command line); "
+            "only the teacher (admin) can change it."
+        )
         assert refused[0].help == escape_markdown(sentence)
         assert escape_markdown(sentence) in [caption.value for caption in at.caption]
         assert not any(box.label.startswith("Yes, delete experiment") for box in at.checkbox)

@@ -88,7 +88,24 @@ def test_a_fresh_session_shows_the_latest_finetunes_before_and_after(store_with_
     at = open_draw()  # a new session: nothing in session state
     note = next(s.value for s in at.success if "Fine-tuned from" in s.value)
     assert f"Fine-tuned from run #{parent_id} on 40 of your drawings (10 held out)" in note
-    assert f"run #{child_id}" in note
+    assert f"run #{child_id}; the page is drawing with it" in note  # the newest run is picked first
+    model_note = f"Run #{child_id}: fine-tuned from run #{parent_id} on 40 of your drawings (10 held out); 95.0% right"
+    assert any(c.value.startswith(model_note) for c in at.caption)
     metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
     assert metrics["Your held-out drawings"] == ("80%", "+40 points (was 40%)")
     assert metrics["MNIST test digits"] == ("95%", "-1 points (was 96%)")
+
+
+def test_with_only_the_starter_model_a_mislabelled_drawing_is_listed_for_review(tmp_path, monkeypatch):
+    from dlapp.tools.sketches import drawn_digits
+
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    images, labels, _ = drawn_digits(10, seed=0)
+    for image, label in zip(images, labels, strict=True):
+        store.add_drawing(int(label), image)
+    store.add_drawing(3, images[1])  # a clear 1, saved as a 3
+    at = open_draw()
+    warning = next(w.value for w in at.warning if "unlike their label" in w.value)
+    assert warning.startswith("1 drawing(s) look blank or unlike their label to every model")
+    assert [b.label for b in at.button].count("Delete") == 1

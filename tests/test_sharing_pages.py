@@ -171,3 +171,19 @@ def test_a_continued_run_keeps_its_owner_and_queues_as_theirs(tmp_path):
     assert first.wait(300) == "finished", first.error
     job = start_continuation(store, plan_continuation(store.run(first.run_id), 1), start=False)
     assert job.owner == ALICE and store.owners.owner("run", first.run_id) == ALICE
+
+
+def test_a_lesson_counts_every_run_against_the_quota_and_a_refused_one_queues_nothing(
+    shared_mode, monkeypatch, tmp_path
+):
+    RunStore(tmp_path)
+    before = snapshot(tmp_path)
+    at = visit(tmp_path, monkeypatch, "pages/learn.py", BOB)
+    at.selectbox(key="learn_lesson").set_value("optimisers").run()
+    button(at, "Run this lesson's experiment (7 runs)").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "This asks for 7 runs at once, but each person may have at most 2 queued or running; "
+        "ask for 2 or fewer, or ask the teacher to raise max_jobs_per_owner."
+    ]
+    assert snapshot(tmp_path) == before

@@ -12,7 +12,7 @@ and 1s with flag and base, tested on 200 fresh drawings of those two styles.
 
 The parent is a default CNN trained on the offline MNIST sample (`--parent-epochs`).
 
-    python -m dlapp.tools.bench_finetune [--people 5] [--epochs 5] [--top-layers 0] [--batch-size 32]
+    python -m dlapp.tools.bench_finetune [--people 5] [--epochs 3] [--top-layers 2] [--replay-share 0.75] [--store DIR]
 """
 
 from __future__ import annotations
@@ -87,17 +87,22 @@ def measure_procedural(epochs: int, top_layers: int, parent_epochs: int, learnin
 
 
 def main() -> None:
+    from dlapp import finetune
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("pendigits", "procedural"), default="pendigits")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--top-layers", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=finetune.EPOCHS)
+    parser.add_argument("--top-layers", type=int, default=finetune.TOP_LAYERS, help="0: all layers.")
     parser.add_argument("--parent-epochs", type=int, default=5)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--learning-rate", type=float, default=finetune.LEARNING_RATE)
     parser.add_argument("--batch-size", type=int, default=None, help="Default: the parent's.")
-    parser.add_argument("--replay-share", type=float, default=0.5)
-    parser.add_argument("--people", type=int, default=5, help="Simulated people (seeds 1..N).")
-    parser.add_argument("--saved", type=int, default=13, help="Drawings saved per digit (one in five held out).")
+    parser.add_argument("--replay-share", type=float, default=finetune.REPLAY_SHARE)
+    parser.add_argument("--copies", type=int, default=finetune.COPIES, help="Augmented copies of each drawing.")
+    parser.add_argument("--people", type=int, default=5, help="How many simulated people.")
+    parser.add_argument("--first-person", type=int, default=11, help="Their seeds start here (1-5 chose the settings).")
+    parser.add_argument("--saved", type=int, default=13, help="Drawings saved per digit (3 of 13 held out).")
     parser.add_argument("--tested", type=int, default=40, help="Other drawings per digit to test on, at most.")
+    parser.add_argument("--store", default=None, help="A bench store to reuse its parent (default: a new one).")
     args = parser.parse_args()
     if args.source == "procedural":
         print(json.dumps(measure_procedural(args.epochs, args.top_layers, args.parent_epochs, args.learning_rate)))

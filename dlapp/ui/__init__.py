@@ -37,6 +37,7 @@ from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, re
 from dlapp.ui.instruments import render_first_layer, render_layer_history
 from dlapp.ui.learn import lesson_experiment, pick_lesson, render_lesson_text, render_progress, render_start
 from dlapp.ui.learn_views import lesson_settings_preview, render_handwriting
+from dlapp.ui.owner import mine
 from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
@@ -75,6 +76,7 @@ __all__ = [
     "lesson_settings_preview",
     "load_dataset",
     "model_label",
+    "mine",
     "page_setup",
     "prepare_model",
     "pick_experiment",

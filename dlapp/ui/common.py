@@ -49,6 +49,7 @@ LABELS = {
     "resnet_stages": "Stages",
     "resnet_blocks": "Blocks per stage",
     "resnet_width": "Width of first stage",
+    "deskew": "Deskew (stand digits upright)",
     "augment": "Augment while training",
     "augment_shift": "Max shift",
     "augment_rotation": "Max rotation (°)",
@@ -213,15 +214,14 @@ def render_digit(image: np.ndarray, caption: str | None = None, factor: int = 5)
     st.image(big, caption=caption, width=big.shape[1])
 
 
-def render_gallery(images: np.ndarray, captions: list[str], columns: int = 8, factor: int = 3) -> None:
-    """Images in rows of `columns` (Streamlit stacks them on a narrow screen)."""
-    for start in range(0, len(images), columns):
-        cells = st.columns(columns)
-        for cell, image, caption in zip(
-            cells, images[start : start + columns], captions[start : start + columns], strict=False
-        ):
-            with cell:
-                render_digit(image, caption, factor)
+def render_gallery(images: np.ndarray, captions: list[str], factor: int = 3) -> None:
+    """Images side by side at their enlarged size, wrapping to more rows as the screen needs.
+
+    One st.image of a list, not a row of st.columns: columns stack on a phone, one image per row.
+    """
+    if len(images):
+        big = [plots.upscale(image, factor) for image in images]
+        st.image(big, caption=captions, width=big[0].shape[1])
 
 
 def pick_run(

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dlapp.errors import EmptyCanvas
+from dlapp.finetune import note as finetune_note
 from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, runs_with_model
 from dlapp.ui.finetune import advance_prompt
@@ -30,6 +31,9 @@ def draw_models(store: RunStore) -> list[Run]:
     runs = runs_with_model(store)
     starter = starter_run()
     ordered = [r for r in runs if r.is_classifier] + [r for r in runs if not r.is_classifier]
+    mine = owner.mine(store, "run")  # shared mode: this visitor's own runs before everyone else's
+    if mine is not None:
+        ordered = [r for r in ordered if r.id in mine] + [r for r in ordered if r.id not in mine]
     return ordered + ([starter] if starter is not None else [])
 
 
@@ -130,6 +134,10 @@ def render_model_note(run: Run) -> None:
     accuracy = run.metrics.get("test_accuracy")
     scored = f"; {accuracy:.1%} right on its test digits" if accuracy is not None else ""
     augmented = "with" if run.config.model.augment else "without"
+    tuned = finetune_note(run)
+    if tuned:  # its epochs were a fine-tune's: say so rather than "trained for 3 epochs"
+        st.caption(f"Run #{run.id}: {tuned[0].lower()}{tuned[1:-1]}{scored}.")
+        return
     st.caption(
         f"Run #{run.id}: {run.arch.upper()} trained on {run.dataset} for {run.epochs_completed} epoch(s), "
         f"batch {train.batch_size}, {augmented} augmentation{scored}."

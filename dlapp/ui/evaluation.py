@@ -91,7 +91,7 @@ def render_classifier_report(report, x_test: np.ndarray) -> None:
             st.caption(f"{len(chosen)} image(s); showing up to 24.")
             shown = chosen[:24]
             confidence = report.probabilities[shown, pi]
-            render_gallery(x_test[shown], [f"{c:.0%}" for c in confidence], columns=6, factor=2)
+            render_gallery(x_test[shown], [f"{c:.0%}" for c in confidence], factor=2)
 
     st.plotly_chart(plots.precision_recall(report.precision, report.recall, names), config={"displayModeBar": False})
     st.subheader("Most confident mistakes")
@@ -104,7 +104,7 @@ def render_classifier_report(report, x_test: np.ndarray) -> None:
         f"{names[report.labels[i]]} → {names[report.predictions[i]]} ({report.probabilities[i].max():.0%})"
         for i in shown
     ]
-    render_gallery(x_test[shown], captions, columns=8, factor=3)
+    render_gallery(x_test[shown], captions, factor=3)
 
 
 def render_autoencoder_report(run: Run, report, x_test: np.ndarray, y_test: np.ndarray, codes: np.ndarray) -> None:

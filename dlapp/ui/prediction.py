@@ -105,4 +105,4 @@ def render_personal_test(model, images: np.ndarray, labels: np.ndarray) -> None:
         delta_arrow="off",
     )
     captions = [f"{'✓' if ok else '✗'} {t} → {g}" for t, g, ok in zip(labels, guesses, right, strict=True)]
-    render_gallery(images, captions, columns=8, factor=2)
+    render_gallery(images, captions, factor=2)

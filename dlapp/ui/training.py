@@ -101,7 +101,11 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
     training = is_training(run)
     if training and not own:
         st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
-    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}" + ("" if own else " (started elsewhere)"))
+    not_theirs = None if own else owner.run_refusal(store, run.id)  # shared mode: someone else's run
+    whose = "" if own else " (someone else's)" if not_theirs else " (started elsewhere)"
+    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}{whose}")
+    if not_theirs:
+        st.caption(escape_markdown(not_theirs))
     if training and get_job(run.id) is not None:
         render_live_training(run.id)
     elif training:
