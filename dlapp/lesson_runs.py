@@ -13,7 +13,8 @@ from typing import Any
 from dlapp.config import RunConfig
 from dlapp.experiment_store import Experiment, ExperimentStore
 from dlapp.lesson_readers import LessonRun
-from dlapp.lessons import Lesson, lesson_configs
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import lesson_configs
 from dlapp.store import RunStore
 
 NAME_PREFIX = "Lesson "

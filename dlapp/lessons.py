@@ -1,22 +1,21 @@
 """The tutorial's lessons as data: plain words, the formula, an experiment and how to read it.
 
 A lesson's experiment is a base configuration plus named variants, each a few flat settings
-changed from the base; `lesson_configs` turns them into validated `RunConfig`s for the
-experiments engine. What a learner should watch (`look_for`) is fixed text; what the runs
-showed is computed by the lesson's `observe` function from the runs' own numbers
-(`dlapp.lesson_observations`). No Streamlit and no TensorFlow here.
+changed from the base (`Lesson` and `Variant`: `dlapp.lesson_types`); `lesson_configs` turns
+them into validated `RunConfig`s for the experiments engine. What a learner should watch
+(`look_for`) is fixed text; what the runs showed is computed by the lesson's `observe`
+function from the runs' own numbers (`dlapp.lesson_observations`). No Streamlit and no
+TensorFlow here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from dlapp import lesson_observations as obs
 from dlapp.config import RunConfig
-from dlapp.lesson_readers import LessonRun
+from dlapp.lesson_types import Lesson, Variant, cnn, sgd
 
 # Tests and demos shrink every lesson: DLAPP_LESSON_SUBSET=300 trains on 300 images,
 # DLAPP_LESSON_EPOCHS=1 caps the epochs.
@@ -50,37 +49,6 @@ DEEP_SIGMOID_MLP: dict[str, Any] = dict(
 )
 # The CNN of lessons 6 and 9: about as many weights as the tutorial's MLP (about 100,000).
 SMALL_CNN: dict[str, Any] = dict(arch="cnn", conv_filters=(16, 32), dense_units=64, kernel_size=3)
-
-
-@dataclass(frozen=True)
-class Variant:
-    label: str  # how the run is named on the charts, like "dropout 0.5"
-    settings: dict[str, Any] = field(default_factory=dict)  # flat settings changed from the lesson's base
-    group: str = ""  # lesson 3 compares optimisers and then learning rates
-
-
-@dataclass(frozen=True)
-class Lesson:
-    key: str
-    title: str
-    explanation: str  # Markdown, a few plain sentences
-    formulas: tuple[str, ...]  # LaTeX, shown with st.latex
-    base: dict[str, Any]  # flat settings
-    variants: tuple[Variant, ...]
-    look_for: str
-    observe: Callable[[list[LessonRun]], str]
-    extra: str = ""  # what the page shows besides the curves: code, gradients, autoencoder, saliency, efficiency
-    curve: str = "val_accuracy"  # the log the overlaid chart shows first
-
-
-def sgd(label: str, learning_rate: float, momentum: float = 0.0, group: str = "") -> Variant:
-    """A plain SGD variant (lesson 3): only the learning rate and the momentum change."""
-    return Variant(label, {"optimizer": "sgd", "learning_rate": learning_rate, "momentum": momentum}, group)
-
-
-def cnn(conv_filters: tuple[int, ...], dense_units: int) -> dict[str, Any]:
-    """A CNN's flat settings over an MLP base: the lessons' CNNs differ only in their widths."""
-    return dict(arch="cnn", conv_filters=conv_filters, dense_units=dense_units)
 
 
 def lesson_configs(lesson: Lesson, dataset: str = "mnist-sample") -> list[tuple[Variant, RunConfig]]:

@@ -6,7 +6,8 @@ import streamlit as st
 
 from dlapp.data import DATASETS, is_cached
 from dlapp.errors import DatasetUnavailable, StoreError
-from dlapp.lessons import LESSONS, Lesson
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import LESSONS
 from dlapp.store import ACTIVE, RunStore
 from dlapp.ui import owner
 from dlapp.ui.common import STATUS_ICONS, dataset_title, friendly_errors, keras_ready, load_dataset

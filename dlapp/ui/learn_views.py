@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dlapp.lesson_readers import LessonRun
-from dlapp.lessons import Lesson, lesson_configs
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import lesson_configs
 from dlapp.store import RunStore
 
 CHARTS = {"displayModeBar": False}
