@@ -86,6 +86,7 @@ def test_a_stranger_cannot_continue_rename_or_delete_a_run_even_by_forging_the_c
 ):
     before = snapshot(data_dir)
     at = visit(data_dir, monkeypatch, "pages/runs.py", BOB)
+    assert at.dataframe[0].value["yours"].tolist() == [False]
     for label in ("Continue training", "Rename", "Delete run"):
         assert button(at, label).disabled, label
     assert NOT_YOURS in [c.value for c in at.caption]
@@ -108,6 +109,7 @@ def test_a_stranger_may_copy_the_settings_into_a_run_of_their_own(data_dir, shar
 
 def test_the_owner_may_continue_rename_and_delete_their_run(data_dir, shared_mode, monkeypatch):
     at = visit(data_dir, monkeypatch, "pages/runs.py", ALICE)
+    assert at.dataframe[0].value["yours"].tolist() == [True]  # the table ticks her own runs
     for label in ("Continue training", "Rename"):
         assert not button(at, label).disabled, label
     assert NOT_YOURS not in [c.value for c in at.caption]
