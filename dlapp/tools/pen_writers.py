@@ -9,7 +9,7 @@ From each style the person "draws" `saved` digits for the store and a disjoint s
 that is never trained on.
 
 All rows are drawn once as mouse strokes on the 280x280 canvas (`dlapp.tools.sketches`) and
-through `canvas_to_mnist`, which takes about 2.5 minutes on 2 cores, so the images are cached.
+through `canvas_to_mnist`, about 2.5 minutes of CPU time, so the images are cached.
 """
 
 from __future__ import annotations
