@@ -8,6 +8,9 @@ through unchanged otherwise, so a saved model predicts exactly as before.
 
 They are Keras layers registered under the package name "dlapp", so a `.keras`
 file that contains them loads (in safe mode) wherever `dlapp.augment` is imported.
+
+`Deskew` is the one layer here that also works when predicting: it stands a slanted digit
+upright, so training digits, test digits and drawings are all read the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from keras import layers, ops
 
 SIZE = 28
+MAX_SKEW = 1.0  # at most one column per row: a stroke lying on its side is not sheared flat
 
 
 @keras.saving.register_keras_serializable(package="dlapp")
@@ -88,6 +92,37 @@ class ElasticDistortion(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="dlapp")
+class Deskew(layers.Layer):
+    """Classic MNIST deskewing by image moments, in training and when predicting.
+
+    The ink's second moments give its slant: skew = mu11 / mu02, the columns the ink moves
+    per row away from its centre of mass. Each row is read shifted sideways by
+    skew x (row - centre row), so a digit leaning right or left stands upright.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # moments and resampling in float32, whatever the policy
+        super().__init__(**kwargs)
+
+    def call(self, images):
+        ink = ops.squeeze(ops.cast(images, "float32"), -1)  # (batch, 28, 28)
+        grid = ops.cast(ops.arange(SIZE), "float32")
+        rows, cols = ops.reshape(grid, (1, SIZE, 1)), ops.reshape(grid, (1, 1, SIZE))
+
+        def mean(values):  # ink-weighted mean over each image, (batch, 1, 1)
+            return ops.sum(ink * values, axis=(1, 2), keepdims=True) / (ops.sum(ink, axis=(1, 2), keepdims=True) + 1e-6)
+
+        from_row, from_col = rows - mean(rows), cols - mean(cols)  # (batch, 28, 28)
+        skew = ops.clip(mean(from_row * from_col) / (mean(from_row**2) + 1e-6), -MAX_SKEW, MAX_SKEW)
+        shift = skew * from_row  # (batch, 28, 28): how far sideways each pixel is read from
+        field = ops.stack([ops.zeros_like(shift), shift], axis=-1)
+        return ops.expand_dims(_resample(ink, field), -1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 def gaussian_kernel(sigma: float) -> np.ndarray:

@@ -22,7 +22,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         description="Teach a run's model the handwriting saved in the store: a new run, trained on your drawings.",
     )
     parser.add_argument("run_id", type=int, metavar="RUN_ID")
-    parser.add_argument("--epochs", type=int, default=5, help="Epochs of fine-tuning (default: 5).")
+    from dlapp.finetune import EPOCHS
+
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"Epochs of fine-tuning (default: {EPOCHS}).")
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:

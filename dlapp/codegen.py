@@ -10,7 +10,7 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
-from dlapp.codegen_layers import drawing_layer_calls, layer_source
+from dlapp.codegen_layers import drawing_layer_calls, layer_source, uses_own_layers
 from dlapp.codegen_main import compile_code, main_code
 from dlapp.codegen_main import literal as _lit
 from dlapp.config import RunConfig
@@ -49,7 +49,7 @@ import os
 
 import keras
 import numpy as np
-from keras import {"layers, ops" if drawing_layer_calls(config) else "layers"}'''
+from keras import {"layers, ops" if uses_own_layers(config) else "layers"}'''
 
 
 def _settings(config: RunConfig) -> str:
@@ -116,7 +116,7 @@ def split(x_train, y_train):
 
 def _model_code(config: RunConfig) -> str:
     m = config.model
-    parts = []
+    parts = [layer_source(config)] if uses_own_layers(config) else []
     if m.augment and m.arch != "autoencoder":
         parts.append(_augmentation_code(config))
     if m.arch == "resnet":
@@ -139,10 +139,7 @@ def _augmentation_code(config: RunConfig) -> str:
     m = config.model
     extra = drawing_layer_calls(config)
     lines = "".join(f"\n            {call}," for call in extra)
-    layer_code = layer_source() + "\n\n\n" if drawing_layer_calls(config) else ""
-    return (
-        layer_code
-        + f'''def augmentation():
+    return f'''def augmentation():
     """Random shift, rotation and zoom of (28, 28, 1) images; these layers do nothing outside training."""
     return keras.Sequential(
         [
@@ -152,7 +149,6 @@ def _augmentation_code(config: RunConfig) -> str:
         ],
         name="augmentation",
     )'''
-    )
 
 
 def _augmented_rows(config: RunConfig) -> list[str]:
@@ -200,6 +196,8 @@ def _cnn(config: RunConfig) -> list[str]:
     lines = ['inputs = keras.Input(shape=(28, 28, 1), name="image")', "x = inputs"]
     if m.augment:
         lines.append("x = augmentation()(x)")
+    if m.deskew:
+        lines.append('x = Deskew(name="deskew")(x)  # stand slanted digits upright, in training and prediction')
     size = 28
     pool = {"max": "MaxPooling2D", "avg": "AveragePooling2D"}.get(m.pooling)
     for filters in m.conv_filters:

@@ -1,4 +1,4 @@
-"""dlapp's own augmentation layers in a generated script: the calls, and their source copied from dlapp.augment.
+"""dlapp's own layers in a generated script: the calls, and their source copied from dlapp.augment.
 
 The source is read from the file, not imported, so writing a script never imports TensorFlow.
 """
@@ -24,15 +24,36 @@ def drawing_layer_calls(config: RunConfig) -> list[str]:
     return calls
 
 
-# The source of dlapp.augment's layers, copied into scripts that use them (read, not imported: no TensorFlow here).
-_LAYER_SOURCES = ("SIZE", "StrokeThickness", "ElasticDistortion", "gaussian_kernel", "_resample")
+def deskews(config: RunConfig) -> bool:
+    """Whether the model starts with dlapp's `Deskew` layer (the CNN, when its `deskew` setting is on)."""
+    return config.model.arch == "cnn" and config.model.deskew
 
 
-def layer_source() -> str:
+def uses_own_layers(config: RunConfig) -> bool:
+    return bool(drawing_layer_calls(config)) or deskews(config)
+
+
+# What each of dlapp.augment's layers needs copied with it, in the order the script defines them.
+_NEEDS = {
+    "StrokeThickness": ("StrokeThickness",),
+    "ElasticDistortion": ("ElasticDistortion", "gaussian_kernel"),
+    "Deskew": ("MAX_SKEW", "Deskew"),
+}
+_ORDER = ("SIZE", "MAX_SKEW", "StrokeThickness", "ElasticDistortion", "Deskew", "gaussian_kernel", "_resample")
+
+
+def layer_source(config: RunConfig) -> str:
+    """The source of the dlapp.augment layers this config uses ("" for none), with what they need."""
+    used = [call.split("(")[0] for call in drawing_layer_calls(config)] + (["Deskew"] if deskews(config) else [])
+    if not used:
+        return ""
+    wanted = {"SIZE", "_resample"}.union(*(_NEEDS[name] for name in used))
     source = (Path(__file__).parent / "augment.py").read_text()
     segments = {}
     for node in ast.parse(source).body:
         names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)] or [getattr(node, "name", "")]
-        if names[0] in _LAYER_SOURCES:
-            segments[names[0]] = ast.get_source_segment(source, node)
-    return "\n\n\n".join(segments[name] for name in _LAYER_SOURCES)
+        if names[0] in wanted:
+            # With its decorator: registered as "dlapp>Deskew" etc., a model the script saves loads in dlapp.
+            decorators = "".join(f"@{ast.get_source_segment(source, d)}\n" for d in getattr(node, "decorator_list", []))
+            segments[names[0]] = decorators + ast.get_source_segment(source, node)
+    return "\n\n\n".join(segments[name] for name in _ORDER if name in wanted)

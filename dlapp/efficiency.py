@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlapp.lesson_observations import num, pct
+from dlapp.lesson_readers import num, pct
 from dlapp.store import RunStore
 
 TIMED_CALLS = 20  # single-digit predictions per model; the median is reported

@@ -54,10 +54,17 @@ def add_commands(commands: Any, common: argparse.ArgumentParser, runs: argparse.
     cli._add_config_flags(tune)
 
     listing = commands.add_parser(
-        "experiments", parents=[common], allow_abbrev=False, help="List experiments, or show one's leaderboard."
+        "experiments",
+        parents=[common],
+        allow_abbrev=False,
+        help="List experiments, show one's leaderboard, or delete one.",
     )
     listing.add_argument("experiment_id", type=int, nargs="?", metavar="EXPERIMENT_ID")
     add_csv_flags(listing)
+    listing.add_argument(
+        "--delete", action="store_true", help="Delete experiment EXPERIMENT_ID and its runs (model files, logs)."
+    )
+    listing.add_argument("--keep-runs", action="store_true", help="With --delete: keep the runs as ordinary runs.")
 
 
 def add_csv_flags(parser: argparse.ArgumentParser) -> None:
@@ -211,6 +218,8 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
     store = RunStore(args.data_dir)
     experiments = ExperimentStore(store)
+    if args.delete or args.keep_runs:
+        return _delete(store, args)
     if args.experiment_id is None:
         rows = [_experiment_row(store, e) for e in experiments.experiments()]
         return _print_table(rows, args, empty="No experiments yet; start one with `python -m dlapp sweep` or `tune`.")
@@ -223,6 +232,22 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         print(json.dumps(cli._jsonable(experiment_result(store, experiment.id))))
         return cli.EXIT_OK
     return _print_table(leaderboard(experiment, items), args, empty="This experiment has no runs.")
+
+
+def _delete(store, args: argparse.Namespace) -> int:
+    """`dlapp experiments ID --delete [--keep-runs]`: one line saying what went, or the JSON of it."""
+    from dlapp.experiment_delete import delete_experiment, deletion_phrase
+
+    if args.experiment_id is None or not args.delete:
+        raise cli.UsageError("Say which experiment to delete: `dlapp experiments ID --delete [--keep-runs]`.")
+    deleted = _checked(lambda: delete_experiment(args.experiment_id, store, keep_runs=args.keep_runs))
+    if args.json:
+        print(json.dumps({"experiment_id": args.experiment_id, "deleted": True, "deleted_runs": deleted}))
+    elif args.keep_runs:
+        print(f"Deleted experiment #{args.experiment_id}; its runs stay, as ordinary runs.")
+    else:
+        print(f"Deleted {deletion_phrase(args.experiment_id, len(deleted))}.")
+    return cli.EXIT_OK
 
 
 def _experiment_row(store, experiment) -> dict[str, Any]:

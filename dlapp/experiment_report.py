@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlapp.experiment_plan import format_value, settings_label
-from dlapp.experiment_store import Experiment, ExperimentStore, Member
+from dlapp.experiment_store import Experiment, ExperimentStore, Member, study_name
 from dlapp.store import Run, RunStore
 
 MIN_TRIALS_FOR_IMPORTANCE = 4  # Optuna's evaluator needs a few finished trials to say anything
@@ -133,7 +133,7 @@ def importances(experiment: Experiment, store: RunStore) -> dict[str, float] | N
     if experiment.kind != "search" or len(experiment.plan["space"]) < 2:
         return None
     try:
-        study = optuna.load_study(study_name=f"experiment-{experiment.id}", storage=ExperimentStore(store).study_url)
+        study = optuna.load_study(study_name=study_name(experiment.id), storage=ExperimentStore(store).study_url)
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if len(complete) < MIN_TRIALS_FOR_IMPORTANCE:
             return None

@@ -219,6 +219,11 @@ class ExperimentStore:
 _COLUMNS = "id, name, created, kind, base_config, plan, status, error"
 
 
+def study_name(experiment_id: int) -> str:
+    """The name of a search's Optuna study in `studies.sqlite`."""
+    return f"experiment-{experiment_id}"
+
+
 def _experiment_from_row(row: tuple) -> Experiment:
     experiment_id, name, created, kind, base, plan, status, error = row
     return Experiment(experiment_id, name, created, kind, RunConfig.from_json(base), json.loads(plan), status, error)

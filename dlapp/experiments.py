@@ -26,7 +26,7 @@ from dlapp.experiment_plan import (
     settings_for,
     settings_label,
 )
-from dlapp.experiment_store import ExperimentStore
+from dlapp.experiment_store import ExperimentStore, study_name
 from dlapp.jobs import TrainingJob
 from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 from dlapp.store import RunStore
@@ -114,7 +114,8 @@ def resume(experiment_id: int, store: RunStore) -> ExperimentRunner:
     if experiment.active or get_runner(experiment_id) is not None:
         raise ValueError(f"Experiment {experiment_id} is still running; stop it before resuming it.")
     experiments.set_status(experiment_id, "running")
-    return _launch(ExperimentRunner(experiment_id, store))
+    owner = store.owners.owner("experiment", experiment_id)  # shared mode: new trials are still its owner's
+    return _launch(ExperimentRunner(experiment_id, store, owner=owner))
 
 
 # --- runners of this process ------------------------------------------------------------
@@ -152,7 +153,7 @@ def _study(experiments: ExperimentStore, experiment_id: int, plan: dict[str, Any
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the app and the CLI say what happens, not Optuna's log
     pruner = optuna.pruners.MedianPruner(n_startup_trials=plan.get("startup_trials", 5))
-    name, storage = f"experiment-{experiment_id}", experiments.study_url
+    name, storage = study_name(experiment_id), experiments.study_url
     if create:
         return optuna.create_study(study_name=name, storage=storage, direction=plan["direction"], pruner=pruner)
     return optuna.load_study(study_name=name, storage=storage, pruner=pruner)

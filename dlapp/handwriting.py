@@ -62,8 +62,9 @@ def assign_heldout(labels: list[int], known: list[bool | None]) -> list[bool]:
     return flags
 
 
-def split_drawings(store: RunStore) -> DrawingSplit:
-    """The store's drawings, split; drawings split for the first time get their part written down."""
+def split_drawings(store: RunStore, only: set[int] | None = None) -> DrawingSplit:
+    """The store's drawings (those whose id is in `only`, when given: one owner's in shared mode), split;
+    drawings split for the first time get their part written down."""
     with closing(sqlite3.connect(store.db_path, timeout=30)) as db, db:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute(SPLIT_SCHEMA)
@@ -71,6 +72,7 @@ def split_drawings(store: RunStore) -> DrawingSplit:
             "SELECT d.id, d.label, d.image, s.heldout FROM drawings d "
             "LEFT JOIN drawing_split s ON s.drawing_id = d.id ORDER BY d.id"
         ).fetchall()
+        rows = rows if only is None else [r for r in rows if r[0] in only]
         flags = assign_heldout([r[1] for r in rows], [None if r[3] is None else bool(r[3]) for r in rows])
         new = [(r[0], int(f)) for r, f in zip(rows, flags, strict=True) if r[3] is None]
         db.executemany("INSERT INTO drawing_split (drawing_id, heldout) VALUES (?, ?)", new)

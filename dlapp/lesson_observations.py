@@ -8,75 +8,28 @@ do show. Epochs are counted from 1, as the charts show them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from dlapp.curves import best_epoch, series
-
-NOTHING_YET = "No run has finished an epoch yet, so there is nothing to read."
-
-
-@dataclass(frozen=True)
-class LessonRun:
-    label: str  # the variant's name, like "dropout 0.5"
-    epochs: list[dict]  # the store's epoch rows, 0-based "epoch" plus Keras's logs
-    settings: dict[str, Any] = field(default_factory=dict)  # what this variant changed
-    metrics: dict[str, float] = field(default_factory=dict)  # test_accuracy / test_mse, when finished
-    parameters: int | None = None
-    confusion: list[list[int]] | None = None  # rows = true class
-    seconds: float | None = None
-    group: str = ""  # a lesson with two comparisons tells them apart by this, like "rate"
-
-
-# --- small readers ---------------------------------------------------------------------------
-
-
-def pct(fraction: float) -> str:
-    return f"{100 * fraction:.1f}%"
-
-
-def num(value: float) -> str:
-    return f"{value:.3g}"
-
-
-def last(run: LessonRun, key: str) -> float | None:
-    values = series(run.epochs, key)
-    return values[-1] if values else None
-
-
-def at_epoch(run: LessonRun, key: str, epoch: int) -> float | None:
-    """`key` after epoch `epoch` (counted from 1), or None if the run did not get there."""
-    values = series(run.epochs, key)
-    return values[epoch - 1] if 0 < epoch <= len(values) else None
-
-
-def trained(runs: list[LessonRun]) -> list[LessonRun]:
-    return [run for run in runs if series(run.epochs, "loss")]
-
-
-def _ranked(runs: list[LessonRun], key: str, highest: bool) -> list[tuple[LessonRun, float]]:
-    scored = [(run, last(run, key)) for run in runs]
-    scored = [(run, value) for run, value in scored if value is not None]
-    return sorted(scored, key=lambda pair: pair[1], reverse=highest)
-
-
-def ranking(runs: list[LessonRun], key: str = "val_accuracy", highest: bool = True) -> str:
-    """'GRU 95.1%, LSTM 94.0%, simple 80.2%': the runs best first by their last value of `key`."""
-    show = pct if key.endswith("accuracy") else num
-    return ", ".join(f"{run.label} {show(value)}" for run, value in _ranked(runs, key, highest))
-
-
-def _epochs_done(runs: list[LessonRun]) -> int:
-    return max(len(series(run.epochs, "loss")) for run in runs)
-
+from dlapp.lesson_readers import (
+    NOTHING_YET,
+    LessonRun,
+    at_epoch,
+    epochs_done,
+    last,
+    num,
+    on_trained_runs,
+    pct,
+    ranked,
+    ranking,
+    trained,
+)
 
 # --- lesson 1: the first network ---------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_first_network(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     run = runs[0]
     losses = series(run.epochs, "loss")
     moved = "fell" if losses[-1] < losses[0] else "did not fall"
@@ -92,10 +45,10 @@ def observe_first_network(runs: list[LessonRun]) -> str:
 # --- lesson 2: loss functions ------------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_losses(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
     if len(runs) < 2:
-        return NOTHING_YET if not runs else "Only one of the two runs has finished an epoch; wait for both."
+        return "Only one of the two runs has finished an epoch; wait for both."
     first, second = runs[0], runs[1]
     n = min(len(series(first.epochs, "val_accuracy")), len(series(second.epochs, "val_accuracy")))
     if n == 0:
@@ -121,10 +74,8 @@ def _loss_rises(run: LessonRun) -> int:
     return sum(later > earlier for earlier, later in zip(losses, losses[1:], strict=False))
 
 
+@on_trained_runs
 def observe_optimisers(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     by_rate = [run for run in runs if run.group == "rate"]
     by_optimizer = [run for run in runs if run.group != "rate"]
     parts = []
@@ -144,7 +95,7 @@ def _rates_sentence(runs: list[LessonRun]) -> str:
         if rises:
             piece += f", up again in {rises} of {len(losses) - 1} epochs"
         pieces.append(piece)
-    best = _ranked(runs, "val_loss", highest=False)
+    best = ranked(runs, "val_loss", highest=False)
     verdict = f" Best: {best[0][0].label}." if best else ""
     return "Learning rates — " + "; ".join(pieces) + "." + verdict
 
@@ -174,10 +125,8 @@ def overfitting_sentence(run: LessonRun) -> str:
     )
 
 
+@on_trained_runs
 def observe_overfitting(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     plain, cures = runs[0], runs[1:]
     text = overfitting_sentence(plain)
     stopped = [cure for cure in cures if _stopped_early(cure, plain)]
@@ -218,10 +167,8 @@ def gradient_ratio(run: LessonRun) -> tuple[float, float] | None:
     return None
 
 
+@on_trained_runs
 def observe_vanishing(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     parts = []
     for run in runs:
         pair = gradient_ratio(run)
@@ -244,19 +191,17 @@ def observe_vanishing(runs: list[LessonRun]) -> str:
 def _with_weights(runs: list[LessonRun]) -> str:
     """'CNN 96.7% with 105,866 weights, MLP 94.0% with 101,770': best validation accuracy first."""
     parts = []
-    for run, value in _ranked(runs, "val_accuracy", highest=True):
+    for run, value in ranked(runs, "val_accuracy", highest=True):
         parts.append(f"{run.label} {pct(value)}" + (f" with {run.parameters:,} weights" if run.parameters else ""))
     return ", ".join(parts)
 
 
+@on_trained_runs
 def observe_convolution(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
-    text = f"Validation accuracy after {_epochs_done(runs)} epochs: {_with_weights(runs)}."
-    ranked = _ranked(runs, "val_accuracy", highest=True)
-    if len(ranked) >= 2:
-        text += f" The {ranked[0][0].label} did better by {100 * (ranked[0][1] - ranked[1][1]):.1f} points."
+    text = f"Validation accuracy after {epochs_done(runs)} epochs: {_with_weights(runs)}."
+    best_first = ranked(runs, "val_accuracy", highest=True)
+    if len(best_first) >= 2:
+        text += f" The {best_first[0][0].label} did better by {100 * (best_first[0][1] - best_first[1][1]):.1f} points."
     return text
 
 
@@ -265,7 +210,7 @@ def observe_sizes(runs: list[LessonRun], within: float = 0.01) -> str:
     runs = [run for run in trained(runs) if run.parameters and last(run, "val_accuracy") is not None]
     if not runs:
         return NOTHING_YET
-    text = f"Validation accuracy after {_epochs_done(runs)} epochs: {_with_weights(runs)}."
+    text = f"Validation accuracy after {epochs_done(runs)} epochs: {_with_weights(runs)}."
     best = max(runs, key=lambda run: last(run, "val_accuracy"))
     close = [run for run in runs if last(run, "val_accuracy") >= last(best, "val_accuracy") - within]
     small = min(close, key=lambda run: run.parameters)
@@ -278,13 +223,11 @@ def observe_sizes(runs: list[LessonRun], within: float = 0.01) -> str:
     )
 
 
+@on_trained_runs
 def observe_recurrent(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
-    text = f"Validation accuracy after {_epochs_done(runs)} epochs, best first: {ranking(runs)}."
-    ranked = _ranked(runs, "val_accuracy", highest=True)
-    if ranked and ranked[0][0].settings.get("rnn_cell") == "simple":
+    text = f"Validation accuracy after {epochs_done(runs)} epochs, best first: {ranking(runs)}."
+    best_first = ranked(runs, "val_accuracy", highest=True)
+    if best_first and best_first[0][0].settings.get("rnn_cell") == "simple":
         text += " Here the simple RNN did at least as well as the gated cells: their advantage did not show."
     timed = [run for run in runs if run.seconds]
     if len(timed) >= 2:
@@ -295,10 +238,8 @@ def observe_recurrent(runs: list[LessonRun]) -> str:
 # --- lesson 8: autoencoders ------------------------------------------------------------------------
 
 
+@on_trained_runs
 def observe_autoencoder(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     scored = [(run, run.metrics.get("test_mse", last(run, "val_mse"))) for run in runs]
     scored = [(run, value) for run, value in scored if value is not None]
     if not scored:
@@ -326,10 +267,8 @@ def _a(digit: int) -> str:
     return f"an {digit}" if digit == 8 else f"a {digit}"
 
 
+@on_trained_runs
 def observe_saliency(runs: list[LessonRun]) -> str:
-    runs = trained(runs)
-    if not runs:
-        return NOTHING_YET
     run = runs[0]
     if "test_accuracy" not in run.metrics:
         return f"{run.label.capitalize()} has no test score yet; it appears when training finishes."
@@ -338,4 +277,59 @@ def observe_saliency(runs: list[LessonRun]) -> str:
     if mistake:
         true_class, predicted, count = mistake
         text += f" Its most common mistake was reading {_a(true_class)} as {_a(predicted)} ({count} times)."
+    return text
+
+
+# --- lesson 11: your handwriting ---------------------------------------------------------------------
+
+NO_FINETUNE = (
+    'You have not taught a model your handwriting yet. On the Draw page, turn on "Draw the digit shown", '
+    'save about 10 drawings of each digit, then press "Teach this model my handwriting": your numbers appear here.'
+)
+
+
+def observe_mnist_only(runs: list[LessonRun]) -> str:
+    """The lesson's CNN on MNIST's own test digits: the score that says nothing about your handwriting."""
+    runs = [run for run in trained(runs) if "test_accuracy" in run.metrics]
+    if not runs:
+        return NOTHING_YET
+    return (
+        f"The {runs[0].label} got {pct(runs[0].metrics['test_accuracy'])} of MNIST's test digits right. "
+        "Those were written like its training digits; on the Draw page, see how it does on yours."
+    )
+
+
+def observe_handwriting(finetunes: list[dict[str, Any]]) -> str:
+    """What the person's own fine-tunes showed, newest first; each dict has `dlapp.finetune.SUMMARY_KEYS`."""
+    done = [f for f in finetunes if f.get("heldout_accuracy_after") is not None and f.get("heldout")]
+    if not done:
+        return NO_FINETUNE
+    latest = done[0]
+    text = _before_after_sentence(latest) + " " + _shift_sentence(latest)
+    if len(done) > 1:
+        gains = [100 * (f["heldout_accuracy_after"] - f["heldout_accuracy_before"]) for f in done]
+        spread = f"from {min(gains):+.0f} to {max(gains):+.0f} points"
+        text += f" Over your {len(done)} fine-tunes the held-out gain ran {spread}."
+    return text + f" With {latest['heldout']} held-out drawings, each one is {100 / latest['heldout']:.0f} points."
+
+
+def _before_after_sentence(f: dict[str, Any]) -> str:
+    before, after = f["heldout_accuracy_before"], f["heldout_accuracy_after"]
+    return (
+        f"Run #{f['run_id']} learned from {f['drawings_used']} of your drawings and was tested on {f['heldout']} "
+        f"it never trained on: {pct(before)} right before, {pct(after)} after ({100 * (after - before):+.0f} points)."
+    )
+
+
+def _shift_sentence(f: dict[str, Any]) -> str:
+    """How far the person's drawings were from MNIST before, and what fine-tuning cost on MNIST."""
+    test_before, test_after = f.get("test_accuracy_before"), f.get("test_accuracy_after")
+    if test_before is None or test_after is None:
+        return ""
+    text = f"On MNIST's test digits it went from {pct(test_before)} to {pct(test_after)}"
+    forgot = test_before - test_after
+    text += ": it kept what it knew." if forgot <= 0.01 else f": it forgot {100 * forgot:.1f} points of MNIST."
+    gap = test_before - f["heldout_accuracy_before"]
+    if gap > 0.05:
+        text = f"Before, it read MNIST {100 * gap:.0f} points better than your drawings: that gap is the shift. " + text
     return text

@@ -12,8 +12,9 @@ from typing import Any
 
 from dlapp.config import RunConfig
 from dlapp.experiment_store import Experiment, ExperimentStore
-from dlapp.lesson_observations import LessonRun
-from dlapp.lessons import Lesson, lesson_configs
+from dlapp.lesson_readers import LessonRun
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import lesson_configs
 from dlapp.store import RunStore
 
 NAME_PREFIX = "Lesson "
@@ -30,8 +31,16 @@ def varied_settings(lesson: Lesson, configs: list[RunConfig]) -> dict[str, list[
     return {name: [flat[name] for flat in flats] for name in names}
 
 
-def start_lesson(lesson: Lesson, store: RunStore, dataset: str = "mnist-sample"):
-    """Queue the lesson's runs as one experiment; returns its ExperimentRunner. ValueError before queueing."""
+def lesson_plan(lesson: Lesson, dataset: str = "mnist-sample") -> list[RunConfig]:
+    """The configs of the runs `start_lesson` would queue (shared mode counts them against the quota first)."""
+    return [config for _, config in lesson_configs(lesson, dataset)]
+
+
+def start_lesson(lesson: Lesson, store: RunStore, dataset: str = "mnist-sample", owner: str | None = None):
+    """Queue the lesson's runs as one experiment; returns its ExperimentRunner. ValueError before queueing.
+
+    `owner`: who started it in shared mode; it owns the experiment and each of its runs.
+    """
     from dlapp.experiment_plan import PlannedRun
     from dlapp.experiments import start_planned
 
@@ -43,15 +52,16 @@ def start_lesson(lesson: Lesson, store: RunStore, dataset: str = "mnist-sample")
         for index, config in enumerate(configs)
     ]
     plan = {"vary": varied, "lesson": lesson.key}
-    runner = start_planned(experiment_name(lesson), configs[0], runs, store, plan)
+    runner = start_planned(experiment_name(lesson), configs[0], runs, store, plan, owner=owner)
     for run_id, (variant, _) in zip(runner.run_ids, planned, strict=True):
         store.rename(run_id, f"{experiment_name(lesson)}: {variant.label}")  # the variant's words, not its settings
     return runner
 
 
-def latest_lesson_experiment(store: RunStore, lesson: Lesson) -> Experiment | None:
+def latest_lesson_experiment(store: RunStore, lesson: Lesson, only: set[int] | None = None) -> Experiment | None:
+    """The newest experiment of the lesson (among the ids in `only`, when given: one owner's in shared mode)."""
     name = experiment_name(lesson)
-    matching = [e for e in ExperimentStore(store).experiments() if e.name == name]
+    matching = [e for e in ExperimentStore(store).experiments() if e.name == name and (only is None or e.id in only)]
     return max(matching, key=lambda e: e.id) if matching else None
 
 

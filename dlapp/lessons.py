@@ -1,21 +1,21 @@
 """The tutorial's lessons as data: plain words, the formula, an experiment and how to read it.
 
 A lesson's experiment is a base configuration plus named variants, each a few flat settings
-changed from the base; `lesson_configs` turns them into validated `RunConfig`s for the
-experiments engine. What a learner should watch (`look_for`) is fixed text; what the runs
-showed is computed by the lesson's `observe` function from the runs' own numbers
-(`dlapp.lesson_observations`). No Streamlit and no TensorFlow here.
+changed from the base (`Lesson` and `Variant`: `dlapp.lesson_types`); `lesson_configs` turns
+them into validated `RunConfig`s for the experiments engine. What a learner should watch
+(`look_for`) is fixed text; what the runs showed is computed by the lesson's `observe`
+function from the runs' own numbers (`dlapp.lesson_observations`). No Streamlit and no
+TensorFlow here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from dlapp import lesson_observations as obs
 from dlapp.config import RunConfig
+from dlapp.lesson_types import Lesson, Variant, cnn, sgd
 
 # Tests and demos shrink every lesson: DLAPP_LESSON_SUBSET=300 trains on 300 images,
 # DLAPP_LESSON_EPOCHS=1 caps the epochs.
@@ -47,27 +47,8 @@ DEEP_SIGMOID_MLP: dict[str, Any] = dict(
     learning_rate=0.05,
     momentum=0.9,
 )
-
-
-@dataclass(frozen=True)
-class Variant:
-    label: str  # how the run is named on the charts, like "dropout 0.5"
-    settings: dict[str, Any] = field(default_factory=dict)  # flat settings changed from the lesson's base
-    group: str = ""  # lesson 3 compares optimisers and then learning rates
-
-
-@dataclass(frozen=True)
-class Lesson:
-    key: str
-    title: str
-    explanation: str  # Markdown, a few plain sentences
-    formulas: tuple[str, ...]  # LaTeX, shown with st.latex
-    base: dict[str, Any]  # flat settings
-    variants: tuple[Variant, ...]
-    look_for: str
-    observe: Callable[[list[obs.LessonRun]], str]
-    extra: str = ""  # what the page shows besides the curves: code, gradients, autoencoder, saliency, efficiency
-    curve: str = "val_accuracy"  # the log the overlaid chart shows first
+# The CNN of lessons 6 and 9: about as many weights as the tutorial's MLP (about 100,000).
+SMALL_CNN: dict[str, Any] = dict(arch="cnn", conv_filters=(16, 32), dense_units=64, kernel_size=3)
 
 
 def lesson_configs(lesson: Lesson, dataset: str = "mnist-sample") -> list[tuple[Variant, RunConfig]]:
@@ -176,13 +157,11 @@ OPTIMISERS = Lesson(
     ),
     base=TUTORIAL_MLP,
     variants=(
-        Variant("SGD", {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.0}),
-        Variant("SGD + momentum", {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9}),
+        sgd("SGD", 0.01),
+        sgd("SGD + momentum", 0.01, momentum=0.9),
         Variant("RMSprop", {"optimizer": "rmsprop", "learning_rate": 0.001}),
         Variant("Adam", {"optimizer": "adam", "learning_rate": 0.001}),
-        Variant("SGD, η = 0.001", {"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.0}, "rate"),
-        Variant("SGD, η = 0.1", {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0}, "rate"),
-        Variant("SGD, η = 1.5", {"optimizer": "sgd", "learning_rate": 1.5, "momentum": 0.0}, "rate"),
+        *(sgd(f"SGD, η = {rate:g}", rate, group="rate") for rate in (0.001, 0.1, 1.5)),
     ),
     look_for=(
         "Plain SGD at η = 0.01 creeps; momentum, RMSprop and Adam go faster. With η too small the loss "
@@ -268,7 +247,7 @@ CONVOLUTION = Lesson(
     base=TUTORIAL_MLP,
     variants=(
         Variant("MLP"),
-        Variant("CNN", {"arch": "cnn", "conv_filters": (16, 32), "dense_units": 64, "kernel_size": 3}),
+        Variant("CNN", SMALL_CNN),
     ),
     look_for="The CNN's validation accuracy should end higher, with a similar number of weights.",
     observe=obs.observe_convolution,
@@ -316,13 +295,13 @@ SALIENCY = Lesson(
     title="9. Why did it say that?",
     explanation=(
         "A saliency map asks: which pixels, changed a little, would change the answer most? It is the "
-        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit on "
-        "the Draw page: you see the forward pass layer by layer and which strokes the model looked at."
+        "gradient of the winning probability with respect to each pixel. Train this CNN, then draw a digit in "
+        "the box that appears below: you see which strokes the model looked at and the forward pass layer by layer."
     ),
     formulas=(r"S_{ij} = \left| \frac{\partial\, p_{\text{digit}}}{\partial x_{ij}} \right|",),
-    base=dict(TUTORIAL_MLP, arch="cnn", conv_filters=(16, 32), dense_units=64, epochs=3),
+    base=dict(TUTORIAL_MLP, **SMALL_CNN, epochs=3),
     variants=(Variant("CNN"),),
-    look_for="Accuracy first; then, on the Draw page, whether the saliency map lights up your strokes.",
+    look_for="Accuracy first; then, in the drawing box below, whether the saliency map lights up your strokes.",
     observe=obs.observe_saliency,
     extra="saliency",
 )
@@ -340,12 +319,34 @@ EFFICIENCY = Lesson(
     variants=(
         Variant("MLP 32", {"hidden_units": (32,)}),
         Variant("MLP 128", {"hidden_units": (128,)}),
-        Variant("small CNN", {"arch": "cnn", "conv_filters": (8, 16), "dense_units": 32}),
-        Variant("CNN", {"arch": "cnn", "conv_filters": (32, 64), "dense_units": 128}),
+        Variant("small CNN", cnn((8, 16), 32)),
+        Variant("CNN", cnn((32, 64), 128)),
     ),
     look_for="Look for a point near the top left: few parameters, fast, and still accurate.",
     observe=obs.observe_sizes,
     extra="efficiency",
+)
+
+HANDWRITING = Lesson(
+    key="your-handwriting",
+    title="11. The model has never seen your handwriting",
+    explanation=(
+        "A model learns the digits it was shown. MNIST's were written by American students; a 7 with a bar or "
+        "a 1 with a flag and a base is rare in it, so the model reads those poorly, however well it scores on "
+        "MNIST's test digits. Data that differs from the training data is a distribution shift. The cure is "
+        "fine-tuning: train the model a little further, at a small learning rate, on your own labelled drawings, "
+        "mixed with its old training digits so it does not forget them. Test it only on drawings it never "
+        "trained on, or the score means nothing."
+    ),
+    formulas=(r"p_{\text{yours}}(x) \ne p_{\text{MNIST}}(x)",),
+    base=dict(TUTORIAL_MLP, arch="cnn", conv_filters=(16, 32), dense_units=64, epochs=5),
+    variants=(Variant("CNN"),),
+    look_for=(
+        "This CNN's score on MNIST's test digits, then, on the Draw page, how many of your drawings it gets right. "
+        "Teach it your handwriting there and compare before and after on the drawings it never trained on."
+    ),
+    observe=obs.observe_mnist_only,
+    extra="handwriting",
 )
 
 LESSONS: tuple[Lesson, ...] = (
@@ -359,4 +360,5 @@ LESSONS: tuple[Lesson, ...] = (
     AUTOENCODERS,
     SALIENCY,
     EFFICIENCY,
+    HANDWRITING,
 )

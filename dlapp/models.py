@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
-from dlapp.augment import drawing_augmentation
+from dlapp.augment import Deskew, drawing_augmentation
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
 
 NUM_CLASSES = 10
@@ -67,10 +67,13 @@ def build_cnn(
     dropout: float = 0.2,
     batch_norm: bool = False,
     l2: float = 0.0,
+    deskew: bool = False,
     augment: keras.Sequential | None = None,
 ) -> keras.Model:
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = augment(inputs) if augment is not None else inputs
+    if deskew:  # after augmentation: the slant it adds is taken out again, as a drawing's is
+        x = Deskew(name="deskew")(x)
     for filters in conv_filters:
         x = layers.Conv2D(
             filters,

@@ -57,7 +57,10 @@ def refusal(visitor: str | None, owner: str | None, *, shared: bool, admin: bool
     if may_manage(visitor, owner, shared=shared, admin=admin):
         return None
     if owner is None:
-        return "This run was made before sharing was on; only the teacher (admin) can change it."
+        return (
+            "This has no owner (made before sharing was on, or on the command line); "
+            "only the teacher (admin) can change it."
+        )
     return "Someone else started this; only they or the teacher (admin) can change it."
 
 

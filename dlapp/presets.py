@@ -23,7 +23,8 @@ BEST_FOR_DRAWING = Preset(
     name="best for drawing",
     description=(
         "The default CNN trained on digits moved, bent and re-inked the way mouse drawings are, for longer: "
-        "it reads drawings on the Draw page best. 20 epochs with augmentation: 4-6 times as long as the default CNN."
+        "it reads drawings on the Draw page best. 20 epochs with augmentation: about 3 times as long as "
+        "the default CNN."
     ),
     config=RunConfig().replace(
         arch="cnn",

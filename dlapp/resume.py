@@ -106,7 +106,8 @@ def start_continuation(store: RunStore, plan: Continuation, *, start: bool = Tru
     """
     from dlapp.jobs import TrainingJob
 
-    job = TrainingJob(plan.config, store, continuation=plan)
+    owner = store.owners.owner("run", plan.run_id)  # shared mode: the run keeps its owner, who queues in turn
+    job = TrainingJob(plan.config, store, continuation=plan, owner=owner)
     record_continuation(store, plan)
     return job.start() if start else job
 

@@ -56,6 +56,8 @@ HELP: dict[str, str] = {
     "but trains slower.",
     "augment": "While training, shows each image slightly shifted, turned and zoomed, so the model learns the "
     "digit rather than its exact pixels. Turn it on when the model overfits or must read your drawings.",
+    "deskew": "Stands every digit upright before the first layer, training and drawing alike (image moments, the "
+    "classic MNIST step), so a slanted 1 or 7 looks like an upright one. Reads drawings better.",
     "augment_shift": "Largest random shift, as a fraction of the 28-pixel image (0.1 is about 3 pixels).",
     "augment_rotation": "Largest random rotation, in degrees. Keep it small: a 6 turned too far is a 9.",
     "augment_zoom": "Largest random zoom in or out, as a fraction (0.1 = up to 10%).",

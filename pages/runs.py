@@ -15,7 +15,7 @@ if not runs:
     )
 else:
     st.caption("Select rows to overlay their training curves.")
-    chosen = ui.render_runs_table(runs)
+    chosen = ui.render_runs_table(runs, ui.mine(store, "run"))  # shared mode: which runs are this visitor's
     ui.render_overlay(store, chosen)
 
     st.subheader("One run")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from dlapp.augment import ElasticDistortion, StrokeThickness, _resample, drawing_augmentation, gaussian_kernel
+from dlapp.augment import Deskew, ElasticDistortion, StrokeThickness, _resample, drawing_augmentation, gaussian_kernel
 from dlapp.config import RunConfig
 from dlapp.modelfile import load_model_file
 from dlapp.models import build_model
@@ -89,3 +89,41 @@ def test_a_model_with_every_drawing_layer_fits_in_graph_mode():
 def test_elastic_resampling_with_no_displacement_is_the_identity():
     images = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(_resample(images, np.zeros((3, 28, 28, 2), np.float32))), images, atol=1e-6)
+
+
+def _slanted_bar(lean: float) -> np.ndarray:
+    """(1, 28, 28, 1): a 3 px bar from row 4 to 23 whose column moves `lean` px per row (top to the right)."""
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    for row in range(4, 24):
+        left = round(13 - lean * (row - 13.5))
+        image[0, row, left : left + 3, 0] = 1.0
+    return image
+
+
+def _column_spread(image: np.ndarray) -> float:
+    """How far the ink's mean column moves from the top row to the bottom row, in px."""
+    ink = image[0, :, :, 0]
+    rows = [r for r in range(28) if ink[r].sum() > 0.5]
+    centre = [(ink[r] * np.arange(28)).sum() / ink[r].sum() for r in (rows[0], rows[-1])]
+    return abs(centre[1] - centre[0])
+
+
+def test_deskew_stands_a_leaning_stroke_upright_and_keeps_its_ink():
+    leaning = _slanted_bar(0.4)  # about 8 px of lean over the bar's 20 rows
+    upright = np.asarray(Deskew()(leaning))
+    assert _column_spread(leaning) > 6
+    assert _column_spread(upright) < 1
+    assert upright.sum() == pytest.approx(leaning.sum(), rel=0.05)
+
+
+def test_deskew_leaves_an_upright_stroke_and_a_blank_image_alone():
+    upright = _bar_images(1)
+    np.testing.assert_allclose(np.asarray(Deskew()(upright)), upright, atol=1e-5)
+    blank = np.zeros((1, 28, 28, 1), np.float32)
+    np.testing.assert_array_equal(np.asarray(Deskew()(blank)), blank)
+
+
+def test_the_cnn_deskews_only_when_its_setting_is_on():
+    cnn = RunConfig().replace(arch="cnn", conv_filters=(4,), dense_units=0)
+    assert "Deskew" in layer_types(build_model(cnn.model))  # on by default
+    assert "Deskew" not in layer_types(build_model(cnn.replace(deskew=False).model))

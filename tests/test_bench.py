@@ -55,6 +55,7 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
         "latency_ms",
         "first_batch_s",
         "peak_rss_mb",
+        "instruments",
         "ok",
     }
     machine = results["machine"]
@@ -73,7 +74,16 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
     assert set(results["sample_load"]) == {"load_s", "import_s"}
     assert set(results["build_s"]) == {"mlp"} and set(results["peak_rss_mb"]) == {"mlp"}
     assert {"warm", "cold"} <= set(results["first_batch_s"])
-    assert set(results["ok"]) == {"throughput_mlp", "canvas", "saliency", "sample_load", "build_mlp", "first_batch"}
+    assert set(results["ok"]) == {
+        "throughput_mlp",
+        "canvas",
+        "saliency",
+        "sample_load",
+        "build_mlp",
+        "first_batch",
+        "instruments_mlp",
+    }
+    assert set(results["instruments"]) == {"mlp"} and "mlp: per-epoch instruments / epoch, CPU s" in table
     assert all(isinstance(v, bool) for v in results["ok"].values())
 
     numbers = dict(_numbers({k: v for k, v in results.items() if k not in ("settings", "machine")}))

@@ -71,5 +71,8 @@ def test_prompted_drawings_then_teaching_shows_before_and_after(browser, tmp_pat
         page.mouse.wheel(0, 2000)
         page.wait_for_timeout(500)
         page.screenshot(path=ARTIFACTS / "browser-finetune-after.png")
+        page.reload()  # a new session: the before/after now comes from the store
+        page.get_by_text("Your held-out drawings").wait_for()
+        assert page.get_by_text("Fine-tuned from run #1 on 20 of your drawings", exact=False).count()
     child = RunStore(tmp_path).runs()[0]
     assert child.parent_run_id == 1 and child.status == "finished"

@@ -131,6 +131,13 @@ def test_json_round_trip_of_a_non_default_config():
     assert RunConfig.from_json("{}") == RunConfig()
 
 
+def test_a_config_stored_before_deskewing_existed_keeps_its_model_without_it():
+    stored = RunConfig().replace(arch="cnn").to_dict()
+    del stored["model"]["deskew"]
+    assert RunConfig.from_dict(stored).model.deskew is False
+    assert RunConfig().replace(arch="cnn").model.deskew is True  # new runs deskew
+
+
 def test_flat_lists_every_field_once():
     assert set(RunConfig().flat()) == set(FIELDS)
 

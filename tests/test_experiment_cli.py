@@ -93,3 +93,34 @@ def test_the_experiment_bench_refuses_zero_rounds(capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench_experiments.main(["--rounds", "0"])
     assert exit_info.value.code == 2 and "--rounds and --epochs must be at least 1." in capsys.readouterr().err
+
+
+def test_experiments_delete_removes_the_experiment_and_its_runs_or_keeps_the_runs(tmp_path, capsys):
+    data_dir = ["--data-dir", str(tmp_path)]
+    for _ in range(2):
+        main(["sweep", *TINY, "--vary", "seed=1,2", "--json", *data_dir])
+    first, second = (json.loads(line)["experiment_id"] for line in capsys.readouterr().out.strip().splitlines())
+
+    assert main(["experiments", str(first), "--delete", "--json", *data_dir]) == 0
+    assert json.loads(capsys.readouterr().out) == {"experiment_id": first, "deleted": True, "deleted_runs": [1, 2]}
+    assert main(["experiments", str(second), "--delete", "--keep-runs", *data_dir]) == 0
+    assert capsys.readouterr().out.strip() == f"Deleted experiment #{second}; its runs stay, as ordinary runs."
+    main(["runs", "--json", *data_dir])
+    assert [run["id"] for run in json.loads(capsys.readouterr().out)] == [4, 3]
+    main(["experiments", *data_dir])
+    assert "No experiments yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "sentence"),
+    [
+        (["experiments", "--delete"], "Say which experiment to delete"),
+        (["experiments", "7", "--keep-runs"], "Say which experiment to delete"),
+        (["experiments", "7", "--delete"], "There is no experiment 7"),
+    ],
+)
+def test_experiments_delete_without_a_known_id_exits_2_with_one_sentence(tmp_path, capsys, argv, sentence):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and sentence in err and len(err.strip().splitlines()) == 1

@@ -105,3 +105,42 @@ def test_the_runs_page_offers_the_runs_and_every_epoch_as_csv(finished_grid, mon
     assert not at.exception, [e.message for e in at.exception]
     labels = [b.label for b in at.get("download_button")]
     assert "Runs table (.csv)" in labels and "Every epoch of every run (.csv)" in labels
+
+
+def test_delete_asks_for_the_tick_then_deletes_the_experiment_and_its_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    runner = experiments.start_grid(TINY, {"seed": [1, 2]}, store)
+    assert experiments.wait_all(runner, timeout=300) == "finished"
+    at = open_experiments()
+    sure = at.checkbox(key="sure_experiment_1")
+    assert sure.label == "Yes, delete experiment #1 and its 2 runs, with their model files and logs"
+    assert at.button(key="delete_experiment_1").disabled
+    sure.check().run()
+    at.button(key="delete_experiment_1").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("No experiments yet" in info.value for info in at.info)
+    assert store.runs() == []
+
+
+def test_in_shared_mode_only_the_owner_may_delete_an_experiment(finished_grid, monkeypatch):
+    from dlapp.ui import owner
+
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(finished_grid))
+    monkeypatch.setenv("DLAPP_SHARED", "1")
+    owner.shared.cache_clear()  # decided once per process: this test's visitor is in shared mode
+    try:
+        at = open_experiments()
+        refused = [b for b in at.button if b.label == "Delete experiment"]
+        assert len(refused) == 1 and refused[0].disabled
+        sentence = (
+            "This has no owner (made before sharing was on, or on the command line); "
+            "only the teacher (admin) can change it."
+        )
+        assert refused[0].help == escape_markdown(sentence)
+        assert escape_markdown(sentence) in [caption.value for caption in at.caption]
+        assert not any(box.label.startswith("Yes, delete experiment") for box in at.checkbox)
+    finally:
+        monkeypatch.delenv("DLAPP_SHARED")
+        owner.shared.cache_clear()
+    assert len(RunStore(finished_grid).runs()) == 2

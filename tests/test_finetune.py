@@ -140,3 +140,17 @@ def test_the_command_line_refuses_too_few_drawings_in_one_line(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1
     assert "Save 17 more drawings (including 2 more 1s, 2 more 2s, 2 more 3s)" in err
+
+
+def test_a_model_whose_layers_cannot_be_trained_is_refused_before_anything_is_queued(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.create_run(RunConfig.from_flat(arch="mlp"), name="imported frozen")
+    frozen = _tiny_model()
+    for layer in frozen.layers:
+        layer.trainable = False
+    store.save_model(run_id, frozen)
+    store.finish_run(run_id, "finished", metrics={}, seconds=1.0, samples_per_second=1.0)
+    _save(store, [d % 10 for d in range(30)])
+    with pytest.raises(ValueError, match=f"Run #{run_id}'s model has no trainable layers"):
+        plan_finetune(store, store.run(run_id))
+    assert [run.id for run in store.runs()] == [run_id]  # nothing was queued

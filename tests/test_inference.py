@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlapp.config import RunConfig
 from dlapp.data import load_raw
 from dlapp.inference import (
     Prediction,
@@ -17,24 +16,12 @@ from dlapp.inference import (
     saliency,
     top_k,
 )
-from dlapp.models import build_compiled
-
-SMALL = {
-    "mlp": {"hidden_units": (16,)},
-    "cnn": {"conv_filters": (4, 8), "dense_units": 16},
-    "rnn": {"rnn_units": (8,)},
-    "resnet": {"resnet_width": 4},
-    "autoencoder": {"encoder_units": (32,), "latent_dim": 2},
-}
-
-
-def small_model(arch: str, **overrides):
-    return build_compiled(RunConfig().replace(arch=arch, **{**SMALL[arch], **overrides}))
+from tests.model_helpers import sample_digit, small_model
 
 
 @pytest.fixture(scope="module")
 def digit() -> np.ndarray:
-    return load_raw("mnist-sample").x_test[0].astype(np.float32) / 255.0  # (28, 28)
+    return sample_digit()  # (28, 28)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn", "rnn", "resnet"])

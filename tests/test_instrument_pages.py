@@ -15,18 +15,12 @@ from dlapp.config import RunConfig
 from dlapp.data import load_raw
 from dlapp.models import build_compiled
 from dlapp.store import RunStore
-from dlapp.ui.instruments import NO_LAYER_STATS
+from dlapp.ui.instruments import FORWARD_PASS_KEY, NO_LAYER_STATS
 from dlapp.ui.text import escape_markdown
+from tests.model_helpers import SMALL_SETTINGS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 90
-SMALL = {
-    "mlp": {"hidden_units": (16,)},
-    "cnn": {"conv_filters": (4, 8), "dense_units": 16},
-    "rnn": {"rnn_units": (8,)},
-    "autoencoder": {"encoder_units": (32,), "latent_dim": 2},
-    "resnet": {"resnet_width": 4},
-}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def models_dir(tmp_path_factory) -> Path:
     """A store with an untrained small model of every architecture, kept as finished runs (as an import is)."""
     data_dir = tmp_path_factory.mktemp("instrument_pages")
     store = RunStore(data_dir)
-    for arch, settings in SMALL.items():
+    for arch, settings in SMALL_SETTINGS.items():
         config = RunConfig.from_flat(arch=arch, **settings)
         run_id = store.create_run(config, name=f"small {arch}")
         store.save_model(run_id, build_compiled(config))
@@ -69,11 +63,15 @@ def run_id_of(models_dir: Path, arch: str) -> int:
     return next(run.id for run in RunStore(models_dir).runs() if run.arch == arch)
 
 
-@pytest.mark.parametrize("arch", list(SMALL))
+@pytest.mark.parametrize("arch", list(SMALL_SETTINGS))
 def test_draw_shows_the_forward_pass_of_the_drawing_for_every_architecture(drawn_canvas, models_dir, arch):
     at = open_page("pages/draw.py")
     run_picker(at, "draw_run").set_value(run_id_of(models_dir, arch)).run()
     assert not at.exception, [e.message for e in at.exception]
+    (folded,) = [e for e in at.expander if e.label == "The forward pass of your drawing"]
+    assert not folded.markdown  # worked out only once opened: a stroke does not wait for it
+    at.session_state[FORWARD_PASS_KEY] = True  # as a click on the expander does
+    at.run()
     (expander,) = [e for e in at.expander if e.label == "The forward pass of your drawing"]
     titles = [m.value for m in expander.markdown]
     assert titles[0].startswith("**image · InputLayer")

@@ -11,19 +11,9 @@ import pytest
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
 from dlapp.store import RunStore
+from tests.model_helpers import tensorboard_tags
 
 SMALL = RunConfig.from_flat(arch="cnn", conv_filters=(4,), dense_units=8, train_subset=300, epochs=2, batch_size=32)
-
-
-def _tensorboard_tags(folder) -> set[str]:
-    import tensorflow as tf
-
-    return {
-        value.tag
-        for path in folder.glob("events.out.tfevents.*")
-        for event in tf.compat.v1.train.summary_iterator(str(path))
-        for value in event.summary.value
-    }
 
 
 def test_every_epoch_row_and_event_carries_each_layers_statistics(tmp_path):
@@ -43,7 +33,7 @@ def test_every_epoch_row_and_event_carries_each_layers_statistics(tmp_path):
     assert [e["layers"] for e in events] == [e["layers"] for e in epochs]  # the live chart needs no store read
     assert epochs[0]["layers"] != epochs[1]["layers"]  # the weights moved
 
-    tags = _tensorboard_tags(store.tensorboard_dir(job.run_id) / "train")
+    tags = tensorboard_tags(store.tensorboard_dir(job.run_id) / "train")
     first = names[0]
     assert {f"grad_norm/{first}", f"weight_norm/{first}", f"weights/{first}", "grad_norm/probabilities"} <= tags
 

@@ -24,6 +24,7 @@ from dlapp.modelfile import load_model_file
 from dlapp.models import build_compiled
 from dlapp.scheduler import Scheduler
 from dlapp.store import RunStore
+from tests.model_helpers import tensorboard_tags
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, epochs=2, batch_size=32)
@@ -31,17 +32,6 @@ SMALL = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, ep
 
 def _without_epoch(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("epoch", "layers")}
-
-
-def _tensorboard_tags(folder: Path) -> set[str]:
-    import tensorflow as tf
-
-    return {
-        value.tag
-        for path in folder.glob("events.out.tfevents.*")
-        for event in tf.compat.v1.train.summary_iterator(str(path))
-        for value in event.summary.value
-    }
 
 
 def test_epoch_events_and_store_rows_equal_the_keras_history(tmp_path):
@@ -81,8 +71,8 @@ def test_epoch_events_and_store_rows_equal_the_keras_history(tmp_path):
     assert sum(map(sum, run.confusion)) == 1000  # the sample's whole test set
     model = keras.saving.load_model(run.model_path, safe_mode=True)
     assert model.output_shape == (None, 10)
-    assert _tensorboard_tags(store.tensorboard_dir(job.run_id) / "train") >= {"epoch_loss", "epoch_accuracy"}
-    assert "epoch_loss" in _tensorboard_tags(store.tensorboard_dir(job.run_id) / "validation")
+    assert tensorboard_tags(store.tensorboard_dir(job.run_id) / "train") >= {"epoch_loss", "epoch_accuracy"}
+    assert "epoch_loss" in tensorboard_tags(store.tensorboard_dir(job.run_id) / "validation")
 
     progress = job.progress()
     assert (progress.epoch, progress.epochs, progress.step, progress.steps_per_epoch) == (2, 2, 9, 9)

@@ -92,3 +92,37 @@ def test_a_train_preset_fills_every_setting_in_one_choice(tmp_path, monkeypatch)
     loss = at.selectbox(key="cfg_loss")
     assert loss.value == "crossentropy" and "cross-entropy punishes a confident wrong answer" in loss.help
     assert at.selectbox(key="train_preset").value is None  # back to its placeholder, ready for the next one
+
+
+def test_the_handwriting_lesson_reads_the_persons_own_finetune(tmp_path, monkeypatch):
+    from dlapp.config import RunConfig
+
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    at = open_learn()
+    at.selectbox(key="learn_lesson").set_value("your-handwriting").run()
+    assert any("save about 10 drawings of each digit" in s.value for s in at.success)
+    store = RunStore(tmp_path)
+    parent = store.create_run(RunConfig.from_flat(arch="cnn"))
+    child = store.create_run(RunConfig.from_flat(arch="cnn"), parent_run_id=parent)
+    metrics = {"heldout_accuracy_before": 0.5, "heldout_accuracy_after": 0.85, "heldout": 20.0}
+    metrics |= {"drawings_used": 80.0, "test_accuracy_before": 0.97, "test_accuracy_after": 0.965}
+    store.finish_run(child, "finished", metrics=metrics, seconds=1.0, samples_per_second=1.0)
+    at.run()
+    shown = next(s.value for s in at.success if "What your drawings showed" in s.value).replace("\\", "")
+    assert f"Run #{child} learned from 80 of your drawings" in shown and "50.0% right before, 85.0% after" in shown
+
+
+def test_the_saliency_lesson_draws_inline_with_its_own_cnn_once_trained(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLAPP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(SUBSET_ENV, "200")
+    monkeypatch.setenv(EPOCHS_ENV, "1")
+    runner = start_lesson(lesson("saliency"), RunStore(tmp_path))
+    assert runner.wait(timeout=300) == "finished"
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["learn_lesson"] = "saliency"
+    at.run()
+    at.switch_page("pages/learn.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(md.value.startswith("**Draw a digit: the CNN's guess and its saliency map") for md in at.markdown)
+    assert any("Draw a digit on the left" in info.value for info in at.info)  # the Draw page's guess, waiting
+    assert not [link for link in at.get("page_link") if "saliency" in link.label]  # no detour to the Draw page

@@ -39,7 +39,7 @@ def test_lesson_one_is_exactly_the_tutorials_mlp():
 
 
 def test_every_lesson_plans_valid_runs_with_distinct_labels():
-    assert len(LESSONS) == 10 and len({item.key for item in LESSONS}) == 10
+    assert len(LESSONS) == 11 and len({item.key for item in LESSONS}) == 11
     for item in LESSONS:
         planned = lesson_configs(item, "mnist-sample")
         assert planned, item.key
@@ -208,3 +208,46 @@ def test_sizes_names_the_smallest_model_close_to_the_best():
     assert "The small came within 1 point of the best with 16.0 times fewer weights" in obs.observe_sizes(runs)
     alone = obs.observe_sizes([run("big", HEALTHY, parameters=400_000), run("bad", OVERFIT, parameters=1_000)])
     assert "No smaller model came within 1 point of the big" in alone
+
+
+# --- lesson 11: your handwriting -----------------------------------------------------------------
+
+
+def finetuned(run_id: int, before: float, after: float, test_before=0.97, test_after=0.968, heldout=20) -> dict:
+    return {
+        "run_id": run_id,
+        "parent_run_id": 1,
+        "status": "finished",
+        "drawings_used": 80,
+        "heldout": heldout,
+        "heldout_accuracy_before": before,
+        "heldout_accuracy_after": after,
+        "test_accuracy_before": test_before,
+        "test_accuracy_after": test_after,
+    }
+
+
+def test_handwriting_without_a_finetune_says_what_to_do():
+    for finetunes in ([], [{**finetuned(4, 0.5, 0.9), "heldout_accuracy_after": None}]):
+        text = obs.observe_handwriting(finetunes)
+        assert text == obs.NO_FINETUNE and "Teach this model my handwriting" in text and "Draw page" in text
+
+
+def test_handwriting_reads_the_latest_finetunes_own_numbers():
+    text = obs.observe_handwriting([finetuned(5, 0.55, 0.9)])
+    assert "Run #5 learned from 80 of your drawings and was tested on 20 it never trained on" in text
+    assert "55.0% right before, 90.0% after (+35 points)" in text
+    assert "read MNIST 42 points better than your drawings: that gap is the shift" in text
+    assert "from 97.0% to 96.8%: it kept what it knew" in text and "each one is 5 points" in text
+
+
+def test_handwriting_says_when_mnist_was_forgotten_and_the_spread_of_several_finetunes():
+    text = obs.observe_handwriting([finetuned(7, 0.95, 0.9, test_after=0.9), finetuned(5, 0.55, 0.9)])
+    assert text.startswith("Run #7") and "it forgot 7.0 points of MNIST" in text and "the shift" not in text
+    assert "Over your 2 fine-tunes the held-out gain ran from -5 to +35 points" in text
+
+
+def test_the_handwriting_lessons_run_reports_only_mnist():
+    assert "Teach" not in obs.observe_mnist_only([])
+    text = obs.observe_mnist_only([run("CNN", HEALTHY, metrics={"test_accuracy": 0.981})])
+    assert "98.1% of MNIST's test digits" in text and "on the Draw page" in text

@@ -6,6 +6,7 @@ What it measures, and how it keeps a busy (shared, 2-core) machine from lying:
   logs) against a bare fit of the same config, data and batch size, in this process, rounds
   interleaved (`bench_throughput.py`). Each fit is also clocked in process CPU seconds, which
   other processes on the machine barely disturb; the target is judged on that ratio.
+- What the per-epoch instruments cost against the epoch they follow, in CPU s (`bench_instruments.py`).
 - Canvas (280x280 RGBA) -> probabilities and saliency latency for the default CNN (`bench_latency.py`).
 - Cold load of the bundled sample (in a fresh interpreter, so no cache helps), the time to build
   each default model, the first batch event after start(), and the peak memory of a training run
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dlapp.config import ARCHITECTURES, RunConfig
+from dlapp.tools import bench_instruments
 from dlapp.tools.bench_latency import latency
 from dlapp.tools.bench_startup import build_times, child_run, first_batch_warm, sample_load_time
 from dlapp.tools.bench_throughput import throughput
@@ -129,6 +131,9 @@ def run_bench(
             log(f"throughput of {arch}: warm-up, then {rounds} interleaved bare/job rounds")
             config = base_config(arch, train_subset, epochs, batch_size)
             results["throughput"][arch] = throughput(config, Path(folder) / "store", rounds)
+        log("what the per-epoch instruments cost, per architecture")
+        configs = {arch: base_config(arch, train_subset, epochs, batch_size) for arch in archs}
+        results["instruments"] = bench_instruments.bench_section(configs)
         log(f"canvas -> probabilities and saliency latency of the default CNN ({calls} calls)")
         results["latency_ms"] = latency(calls)
         log("first batch event of the default MLP, in this (warm) process")
@@ -164,6 +169,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     ok["sample_load"] = results["sample_load"]["load_s"] < TARGETS["sample_load_s"]
     ok.update({f"build_{arch}": s < TARGETS["build_s"] for arch, s in results["build_s"].items()})
     ok["first_batch"] = results["first_batch_s"]["warm"] < TARGETS["first_batch_s"]
+    ok.update(bench_instruments.bench_verdicts(results))
     return ok
 
 
@@ -219,6 +225,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for arch, mb in results["peak_rss_mb"].items():
         row(f"{arch}: peak RSS of a training run", f"{mb:,.0f} MB", "", None)
+    for name, value, target, met in bench_instruments.bench_rows(results):
+        row(name, value, target, met)
     return "\n".join(lines)
 
 

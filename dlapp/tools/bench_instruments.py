@@ -2,10 +2,11 @@
 the Draw page's forward-pass panels for the default CNN.
 
 `python -m dlapp.tools.bench_instruments [--archs mlp,cnn] [--epochs 4] [--calls 50]` prints a
-Markdown table; its last line is one JSON object. Recording is judged in process CPU seconds,
-which other processes on a shared machine barely disturb (wall seconds are printed too). The
-first epoch's recording also traces the probe's `tf.function`, once per run: it is reported
-apart from the steady epochs the budget is about.
+Markdown table; its last line is one JSON object. `python -m dlapp bench` shows the recording
+cost too, as rows of its table (`bench_section`, `bench_verdicts`, `bench_rows`). Recording is
+judged in process CPU seconds, which other processes on a shared machine barely disturb (wall
+seconds are printed too). The first epoch's recording also traces the probe's `tf.function`,
+once per run: it is reported apart from the steady epochs the budget is about.
 """
 
 from __future__ import annotations
@@ -90,6 +91,34 @@ def forward_pass_ms(calls: int) -> dict[str, float]:
         panels()
         times.append((time.perf_counter() - began) * 1000)
     return {"median": round(statistics.median(times), 1), "p90": round(sorted(times)[int(0.9 * len(times))], 1)}
+
+
+# --- as rows of `python -m dlapp bench` ---------------------------------------------------------
+
+
+def bench_section(configs: dict[str, RunConfig]) -> dict[str, dict[str, Any]]:
+    """Recording cost per architecture on the bench's own configs (at least 2 epochs: the first traces)."""
+    return {
+        arch: recording_cost(config.replace(epochs=max(2, config.train.epochs))) for arch, config in configs.items()
+    }
+
+
+def bench_verdicts(results: dict[str, Any]) -> dict[str, bool]:
+    share = TARGETS["recording_share"]
+    return {f"instruments_{arch}": cost["recording_share"] < share for arch, cost in results["instruments"].items()}
+
+
+def bench_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(measurement, value, target, met) rows for the bench's table."""
+    return [
+        (
+            f"{arch}: per-epoch instruments / epoch, CPU s",
+            f"{cost['recording_share']:.1%} ({cost['recording_cpu_s']} / {cost['epoch_cpu_s']} s)",
+            f"< {TARGETS['recording_share']:.0%}",
+            results["ok"][f"instruments_{arch}"],
+        )
+        for arch, cost in results["instruments"].items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dlapp.ui.common import (
     run_status,
     runs_with_model,
 )
-from dlapp.ui.continuation import render_continuation, use_settings
+from dlapp.ui.continuation import render_continuation
 from dlapp.ui.drawing import (
     draw_models,
     prepare_model,
@@ -34,7 +34,10 @@ from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_e
 from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
-from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
+from dlapp.ui.instruments import render_first_layer, render_layer_history
+from dlapp.ui.learn import lesson_experiment, pick_lesson, render_lesson_text, render_progress, render_start
+from dlapp.ui.learn_views import lesson_settings_preview, render_handwriting
+from dlapp.ui.owner import mine
 from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
@@ -52,7 +55,6 @@ from dlapp.ui.training import is_training, render_shown_run, render_train_button
 __all__ = [
     "render_continuation",
     "run_status",
-    "use_settings",
     "render_review",
     "render_prompt",
     "render_finetune",
@@ -70,11 +72,15 @@ __all__ = [
     "import_model",
     "is_training",
     "latent_codes_for",
+    "lesson_experiment",
+    "lesson_settings_preview",
     "load_dataset",
     "model_label",
+    "mine",
     "page_setup",
     "prepare_model",
     "pick_experiment",
+    "pick_lesson",
     "pick_run",
     "render_autoencoder_report",
     "render_canvas",
@@ -85,20 +91,22 @@ __all__ = [
     "render_downloads",
     "render_experiment",
     "render_first_layer",
-    "render_forward_pass",
-    "render_gradient_chart",
     "render_guess",
+    "render_handwriting",
     "render_model_note",
     "render_layer_history",
+    "render_lesson_text",
     "render_model_summary",
     "render_new_experiment",
     "render_presets",
+    "render_progress",
     "render_overlay",
     "render_rename",
     "render_runs_csv",
     "render_runs_table",
     "render_settings",
     "render_shown_run",
+    "render_start",
     "render_test_set",
     "render_train_button",
     "runs_with_model",

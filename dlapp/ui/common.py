@@ -49,6 +49,7 @@ LABELS = {
     "resnet_stages": "Stages",
     "resnet_blocks": "Blocks per stage",
     "resnet_width": "Width of first stage",
+    "deskew": "Deskew (stand digits upright)",
     "augment": "Augment while training",
     "augment_shift": "Max shift",
     "augment_rotation": "Max rotation (°)",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from dlapp.resume import MAX_EPOCHS, checkpoint_epochs, continuation_notes, model_epoch_note, refusal
+from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, keras_ready
 
 if TYPE_CHECKING:
@@ -42,8 +43,12 @@ def further_epochs_default(run: Run) -> int:
 
 
 def render_continue(store: RunStore, run: Run, *, go_to_train: bool = False) -> None:
-    """'Continue training' with further epochs and a learning rate; disabled, with the reason, when it cannot."""
-    reason = refusal(run)
+    """'Continue training' with further epochs and a learning rate; disabled, with the reason, when it cannot.
+
+    Continuing trains the run itself, so in shared mode only its owner (or the teacher) may; anyone
+    may start a run of their own from its settings ('Again with these settings').
+    """
+    reason = continue_refusal(store, run)
     with st.form(f"continue_{run.id}", border=False):
         epochs_col, rate_col = st.columns(2)
         more = epochs_col.number_input(
@@ -70,7 +75,7 @@ def render_continue(store: RunStore, run: Run, *, go_to_train: bool = False) -> 
         )
     if reason:
         st.caption(reason)
-    if pressed:
+    if pressed and reason is None:  # a disabled button's click, forged, changes nothing
         with friendly_errors():
             _continue(store, run, more, rate)
             if go_to_train:
@@ -78,13 +83,24 @@ def render_continue(store: RunStore, run: Run, *, go_to_train: bool = False) -> 
             st.rerun()
 
 
+def continue_refusal(store: RunStore, run: Run) -> str | None:
+    """Why this visitor cannot continue `run` now (one sentence), or None."""
+    if not_theirs := owner.run_refusal(store, run.id):
+        return f"{not_theirs[:-1]}; 'Again with these settings' starts a run of your own."
+    return refusal(run)
+
+
 def _continue(store: RunStore, run: Run, more: Any, rate: float) -> None:
+    from dlapp.errors import DlappError
     from dlapp.resume import plan_continuation, start_continuation
 
     keras_ready()
     more = int(more) if isinstance(more, float) and more.is_integer() else more
     new_rate = None if rate == run.config.train.learning_rate else float(rate)
     plan = plan_continuation(run, more, new_rate)
+    further = plan.config.replace(epochs=plan.config.train.epochs - plan.initial_epoch)  # what the quota counts
+    if quota := owner.start_refusal(store, further):  # shared mode: the further epochs count like a new run
+        raise DlappError(quota)
     start_continuation(store, plan)
     st.session_state.train_run_id = run.id  # the Train page shows it live...
     st.session_state.pop(f"events_{run.id}", None)  # ...from the new job's events, not the last job's

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dlapp.errors import EmptyCanvas
+from dlapp.finetune import note as finetune_note
 from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, runs_with_model
 from dlapp.ui.finetune import advance_prompt
@@ -30,6 +31,9 @@ def draw_models(store: RunStore) -> list[Run]:
     runs = runs_with_model(store)
     starter = starter_run()
     ordered = [r for r in runs if r.is_classifier] + [r for r in runs if not r.is_classifier]
+    mine = owner.mine(store, "run")  # shared mode: this visitor's own runs before everyone else's
+    if mine is not None:
+        ordered = [r for r in ordered if r.id in mine] + [r for r in ordered if r.id not in mine]
     return ordered + ([starter] if starter is not None else [])
 
 
@@ -45,12 +49,13 @@ def _clear_canvas() -> None:
     st.session_state.canvas_key = st.session_state.get("canvas_key", 0) + 1
 
 
-def render_canvas() -> np.ndarray | None:
+def render_canvas(key: str | None = None) -> np.ndarray | None:
     """The drawing canvas; the canvas image (280, 280, 4) uint8, or None.
 
     Its own toolbar clears it (the bin, "Reset canvas & history"): the canvas stays mounted,
     so a stroke drawn right after clearing counts. A separate Clear button remounted it under
-    a new key, which could swallow that stroke.
+    a new key, which could swallow that stroke. `key`: a canvas of its own elsewhere (a lesson),
+    apart from the Draw page's canvas and its label.
     """
     # Imported here: the component registers itself on import, which needs a running Streamlit
     # server, and the Home page (which imports dlapp.ui) has no use for it.
@@ -65,11 +70,12 @@ def render_canvas() -> np.ndarray | None:
         drawing_mode="freedraw",
         return_image_data=True,
         # Fixed unless "draw the digit shown" mode clears it after a save; the bin keeps it mounted.
-        key=f"canvas_{st.session_state.get('canvas_key', 0)}",
+        key=key or f"canvas_{st.session_state.get('canvas_key', 0)}",
     )
     st.caption("Draw one digit, large, in the middle of the box. The bin above the box clears it.")
     rgba = None if canvas.image_data is None else np.asarray(canvas.image_data)
-    _forget_label_when_cleared(rgba is not None and bool(rgba[..., 3].any()))
+    if key is None:
+        _forget_label_when_cleared(rgba is not None and bool(rgba[..., 3].any()))
     return rgba
 
 
@@ -128,6 +134,10 @@ def render_model_note(run: Run) -> None:
     accuracy = run.metrics.get("test_accuracy")
     scored = f"; {accuracy:.1%} right on its test digits" if accuracy is not None else ""
     augmented = "with" if run.config.model.augment else "without"
+    tuned = finetune_note(run)
+    if tuned:  # its epochs were a fine-tune's: say so rather than "trained for 3 epochs"
+        st.caption(f"Run #{run.id}: {tuned[0].lower()}{tuned[1:-1]}{scored}.")
+        return
     st.caption(
         f"Run #{run.id}: {run.arch.upper()} trained on {run.dataset} for {run.epochs_completed} epoch(s), "
         f"batch {train.batch_size}, {augmented} augmentation{scored}."

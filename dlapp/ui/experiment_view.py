@@ -60,20 +60,67 @@ def render_experiment(store: RunStore, experiment: Experiment) -> None:
     if experiment.active:
         st.info("This experiment runs in another process; its finished epochs are shown.", icon=":material/sync:")
     elif experiment.kind == "search" and experiment.status in ("stopped", "interrupted"):
+        refusal = owner.item_refusal(store, "experiment", experiment.id)  # shared mode: its owner or the teacher
         st.button(
             "Resume search",
             icon=":material/play_arrow:",
             key=f"resume_{experiment.id}",
             on_click=_resume,
             args=(store, experiment.id),
-            help="Carry on until the budget is used; Optuna keeps what the earlier trials taught it.",
+            disabled=bool(refusal),
+            help=refusal or "Carry on until the budget is used; Optuna keeps what the earlier trials taught it.",
         )
     _body(store, experiment, live=False)
+    _render_delete(store, experiment)
+
+
+def _render_delete(store: RunStore, experiment: Experiment) -> None:
+    """Delete the experiment with its runs, once it has ended and the box is ticked; in shared mode its owner only."""
+    from dlapp.experiment_delete import deletion_phrase
+
+    if refusal := owner.item_refusal(store, "experiment", experiment.id):  # shared mode: owner or teacher
+        st.button("Delete experiment", icon=":material/delete:", disabled=True, help=escape_markdown(refusal))
+        st.caption(escape_markdown(refusal))
+        return
+    phrase = deletion_phrase(experiment.id, len(experiment_store(store).members(experiment.id)))
+    sure = st.checkbox(
+        f"Yes, delete {phrase}",
+        key=f"sure_experiment_{experiment.id}",
+        disabled=experiment.active,
+        help="Stop the experiment first; a running one cannot be deleted." if experiment.active else None,
+    )
+    reason = "Tick the box above to confirm." if not sure else None
+    st.button(
+        "Delete experiment",
+        key=f"delete_experiment_{experiment.id}",
+        icon=":material/delete:",
+        disabled=not sure or experiment.active,
+        help=reason,
+        on_click=_delete,  # before the page draws again, so it no longer shows the experiment
+        args=(store, experiment.id, phrase),
+    )
+
+
+def _delete(store: RunStore, experiment_id: int, phrase: str) -> None:
+    from dlapp.experiment_delete import delete_experiment
+
+    if owner.item_refusal(store, "experiment", experiment_id):  # a disabled button's click, forged
+        return
+    with friendly_errors():
+        delete_experiment(experiment_id, store)
+        st.toast(f"Deleted {phrase}.")
 
 
 def _resume(store: RunStore, experiment_id: int) -> None:
+    from dlapp.experiment_store import ExperimentStore
     from dlapp.experiments import resume
 
+    if owner.item_refusal(store, "experiment", experiment_id):  # a disabled button's click, forged
+        return
+    base = ExperimentStore(store).experiment(experiment_id).base_config
+    if refusal := owner.experiment_refusal(store, [base]):  # shared mode: a search trains one trial at a time
+        st.error(refusal, icon=":material/block:")
+        return
     with friendly_errors():
         keras_ready()
         resume(experiment_id, store)
@@ -133,14 +180,15 @@ def _status_line(experiment: Experiment, items, runner) -> None:
         stopping = runner.stop_requested
         refusal = owner.item_refusal(runner.store, "experiment", experiment.id)  # shared mode: owner or teacher
         hint = "Cancel the queued runs and stop the training one after its batch; finished runs are kept."
-        if stop_col.button(
+        pressed = stop_col.button(
             "Stopping…" if stopping else "Stop",
             key=f"stop_experiment_{experiment.id}",
             icon=":material/stop_circle:",
             disabled=stopping or bool(refusal),
             width="stretch",
             help=refusal or hint,
-        ):
+        )
+        if pressed and not refusal:  # a disabled button's click, forged, changes nothing
             runner.stop()
             st.toast("Stopping the experiment after the current batch…")
 

@@ -10,7 +10,9 @@ import streamlit as st
 
 from dlapp import finetune
 from dlapp.handwriting import needed_sentence, suspects
-from dlapp.ui.common import friendly_errors, render_digit, run_model, runs_with_model
+from dlapp.ui import owner
+from dlapp.ui.common import friendly_errors, render_digit, runs_with_model
+from dlapp.ui.starter import model_for, starter_run
 from dlapp.ui.training import render_progress
 
 if TYPE_CHECKING:
@@ -47,15 +49,18 @@ def render_finetune(store: RunStore, run: Run) -> None:
     """The fine-tune button (or what is missing), the drawings to review, and this session's fine-tune."""
     st.subheader("Teach this model your handwriting")
     st.caption(
-        "Trains a copy of this model on your drawings (shifted, turned, zoomed, thicker and thinner), "
-        "mixed half and half with its original training digits so it keeps what it knew. "
+        "Trains a copy of this model further on your drawings (shifted, turned, zoomed, thicker and thinner), "
+        f"mixed with {_replay_words()} its original training digits so it keeps what it knew; {_which_layers()} "
+        "change. The copy is a new run of yours; this run is not changed. "
         "One drawing in five of each digit is held out: it is never trained on, only tested."
     )
-    missing = finetune.refusal(run) or needed_sentence(store.drawings()[1])
-    job = st.session_state.get(JOB_KEY)
+    missing = "This model could not be loaded; pick another run."  # friendly_errors has said why
+    with friendly_errors():
+        missing = finetune.refusal(run, model_for(run)) or needed_sentence(owner.my_drawings(store)[1])  # own drawings
+    job = st.session_state.get(JOB_KEY) or _running_child(store, run)
     busy = job is not None and not job.done
     epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
-    epochs = epochs_col.number_input("Epochs", 1, 50, 5, key="finetune_epochs", disabled=busy)
+    epochs = epochs_col.number_input("Epochs", 1, 50, finetune.EPOCHS, key="finetune_epochs", disabled=busy)
     if button_col.button(
         "Teach this model my handwriting",
         icon=":material/school:",
@@ -63,20 +68,61 @@ def render_finetune(store: RunStore, run: Run) -> None:
         disabled=missing is not None or busy,
         help=missing,
     ):
-        with friendly_errors():
-            st.session_state[JOB_KEY] = job = finetune.start_finetune(store, run, int(epochs))
+        job = _start(store, run, int(epochs)) or job
+        busy = job is not None and not job.done
     if missing:
         st.caption(missing)
-    if job is not None:
-        _render_job(store, job)
+    if busy:
+        _watch(job.run_id)
+    elif job is not None and job.status == "failed":
+        st.error(f"Fine-tuning failed: {job.error}", icon=":material/error:")
+    else:  # from the store, so a refresh (a new session) still shows it
+        done = finetune.latest_finetune(store, run, owner.mine(store, "run"))
+        if done is not None:
+            render_before_after(done, in_use=done.id == run.id)
+
+
+def _which_layers() -> str:
+    return "all its layers" if finetune.TOP_LAYERS == 0 else f"only its last {finetune.TOP_LAYERS} layers with weights"
+
+
+def _replay_words() -> str:
+    """'three times as many of' for a replay share of 75%: old digits per drawing, in words."""
+    ratio = finetune.REPLAY_SHARE / (1 - finetune.REPLAY_SHARE)
+    words = {1: "as many of", 2: "twice as many of", 3: "three times as many of"}
+    return words.get(round(ratio), f"{ratio:.1f} times as many of") if ratio >= 1 else "some of"
+
+
+def _running_child(store: RunStore, run: Run):
+    """After a refresh: the job of a fine-tune of `run` still queued or training in this server, if any."""
+    from dlapp.jobs import get_job
+    from dlapp.store import ACTIVE
+
+    mine = owner.mine(store, "run")  # shared mode: another visitor's fine-tune of the same model is theirs
+    children = (r for r in store.runs() if r.parent_run_id == run.id and (mine is None or r.id in mine))
+    child = next((r for r in children if r.status in ACTIVE), None)
+    return None if child is None else get_job(child.id)
+
+
+def _start(store: RunStore, run: Run, epochs: int):
+    """Queue the fine-tune as this visitor's new run (the model's own run is only read); None when refused."""
+    if refusal := owner.jobs_refusal(store):  # shared mode: it counts against the visitor's quota
+        st.error(refusal, icon=":material/block:")
+        return None
+    with friendly_errors():
+        job = finetune.start_finetune(
+            store, run, epochs, owner=owner.current_owner(), drawings=owner.mine(store, "drawing")
+        )
+        st.session_state[JOB_KEY] = job
+        return job
+    return None
 
 
 def render_review(store: RunStore) -> None:
-    """Drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
-    images, labels = store.drawings()
+    """This visitor's drawings whose label every recent model all but rules out (or blank ones), each with Delete."""
+    images, labels, ids = owner.my_drawings_with_ids(store)  # shared mode: only one's own can be deleted
     if not len(labels):
         return
-    ids = store.drawing_ids()
     flagged = suspects(images, labels, _label_probabilities(store, images, labels))
     if not flagged:
         return
@@ -98,26 +144,20 @@ def _label_probabilities(store: RunStore, images: np.ndarray, labels: np.ndarray
     from dlapp.evaluation import predict
 
     out = []
-    for run in runs_with_model(store, classifier=True)[:REVIEW_MODELS]:
+    # Before anything is trained, the shipped starter model is the one model there is to ask.
+    models = runs_with_model(store, classifier=True)[:REVIEW_MODELS] or [r for r in [starter_run()] if r]
+    for run in models:
         with friendly_errors():
-            probabilities = predict(run_model(run), shape_for(images, run.arch))
+            probabilities = predict(model_for(run), shape_for(images, run.arch))
             out.append(probabilities[np.arange(len(labels)), labels])
     return out
 
 
-def _render_job(store: RunStore, job) -> None:
-    if not job.done:
-        _watch(job.run_id)
-        return
-    if job.status == "failed":
-        st.error(f"Fine-tuning failed: {job.error}", icon=":material/error:")
-        return
-    result = finetune.summary(store, job)
-    child = store.run(job.run_id)
-    st.success(
-        f"{finetune.note(child)} The new model is run #{child.id}; pick it under Model to draw with it.",
-        icon=":material/school:",
-    )
+def render_before_after(child: Run, in_use: bool = False) -> None:
+    """A fine-tuned run's note and its accuracies before and after; `in_use`: the page draws with it."""
+    result = finetune.run_summary(child)
+    where = "the page is drawing with it" if in_use else "pick it under Model to draw with it"
+    st.success(f"{finetune.note(child)} The new model is run #{child.id}; {where}.", icon=":material/school:")
     drawn, mnist = st.columns(2)
     _before_after(drawn, "Your held-out drawings", result["heldout_accuracy_before"], result["heldout_accuracy_after"])
     _before_after(mnist, "MNIST test digits", result["test_accuracy_before"], result["test_accuracy_after"])

@@ -17,6 +17,7 @@ VANISHING_AT = 100  # output-side gradient this many times the input side's: the
 # What each kind of layer does, one line each, shown under its picture in the forward pass.
 LAYER_NOTES = {
     "InputLayer": "Your drawing as the model gets it: 28×28 pixels from 0 (black) to 1 (white).",
+    "Deskew": "Your drawing stood upright: each row shifted sideways so the digit no longer leans.",
     "Conv2D": "Each map is one filter slid over its input: bright where the filter finds its pattern.",
     "MaxPooling2D": "Keeps the largest value of each 2×2 patch: half the width and height, the strong responses kept.",
     "AveragePooling2D": "Averages each 2×2 patch: half the width and height.",
@@ -29,6 +30,7 @@ LAYER_NOTES = {
     "Dropout": "Passes values through unchanged when predicting; it only switches units off during training.",
     "Reshape": "The same numbers arranged as a 28×28 image.",
 }
+FORWARD_PASS_KEY = "forward_pass_open"
 IDENTITY_KINDS = ("Dropout", "RandomTranslation", "RandomRotation", "RandomZoom")  # no picture: same as before
 
 
@@ -69,8 +71,17 @@ def render_layer_history(epochs: list[dict], key: str) -> None:
 
 
 def render_forward_pass(model, image) -> None:
-    """The forward pass of your drawing: every layer's output, in an expander folded until opened."""
-    with st.expander("The forward pass of your drawing", expanded=False, icon=":material/layers:"):
+    """The forward pass of your drawing: every layer's output, in an expander folded until opened.
+
+    Worked out only while it is open (a rerun on opening): folded, a stroke does not wait for a dozen pictures.
+    """
+    expander = st.expander(
+        "The forward pass of your drawing", icon=":material/layers:", key=FORWARD_PASS_KEY, on_change="rerun"
+    )
+    with expander:
+        if not expander.open:
+            st.caption("Open this to see what each layer makes of your drawing.")
+            return
         from dlapp.activations import forward_pass
 
         passed = forward_pass(model, image)

@@ -6,8 +6,10 @@ import streamlit as st
 
 from dlapp.data import DATASETS, is_cached
 from dlapp.errors import DatasetUnavailable, StoreError
-from dlapp.lessons import LESSONS, Lesson
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import LESSONS
 from dlapp.store import ACTIVE, RunStore
+from dlapp.ui import owner
 from dlapp.ui.common import STATUS_ICONS, dataset_title, friendly_errors, keras_ready, load_dataset
 from dlapp.ui.text import escape_markdown
 
@@ -35,7 +37,8 @@ def _experiment_key(lesson: Lesson) -> str:
 
 
 def lesson_experiment(store: RunStore, lesson: Lesson):
-    """This session's experiment for the lesson, else the newest one in the store (after a reload)."""
+    """This session's experiment for the lesson, else the newest one in the store (after a reload);
+    in shared mode the newest of this visitor's own."""
     from dlapp.experiment_store import ExperimentStore
     from dlapp.lesson_runs import latest_lesson_experiment
 
@@ -45,7 +48,7 @@ def lesson_experiment(store: RunStore, lesson: Lesson):
             return ExperimentStore(store).experiment(own)
         except StoreError:
             st.session_state.pop(_experiment_key(lesson), None)  # deleted meanwhile
-    return latest_lesson_experiment(store, lesson)
+    return latest_lesson_experiment(store, lesson, owner.mine(store, "experiment"))
 
 
 def render_start(store: RunStore, lesson: Lesson, running: bool) -> None:
@@ -68,6 +71,8 @@ def render_start(store: RunStore, lesson: Lesson, running: bool) -> None:
         key=f"learn_start_{lesson.key}",
         help="Queues the runs; they keep training if you switch pages." if not running else "It is running.",
     )
+    if refused := st.session_state.get(f"learn_refused_{lesson.key}"):  # shared mode's quota
+        st.error(escape_markdown(refused), icon=":material/block:")
     problem = st.session_state.get(f"learn_problem_{lesson.key}")
     if problem:
         st.warning(escape_markdown(problem), icon=":material/cloud_off:")
@@ -96,15 +101,21 @@ def _start(store: RunStore, lesson: Lesson, dataset: str) -> None:
     from dlapp.lesson_runs import start_lesson
 
     st.session_state.pop(f"learn_problem_{lesson.key}", None)
+    st.session_state.pop(f"learn_refused_{lesson.key}", None)
     if dataset != SAMPLE and not is_cached(dataset):
         try:
             load_dataset(dataset)
         except DatasetUnavailable as exc:
             st.session_state[f"learn_problem_{lesson.key}"] = f"{exc} The bundled sample works offline."
             return
+    from dlapp.lesson_runs import lesson_plan
+
+    if refusal := owner.experiment_refusal(store, lesson_plan(lesson, dataset)):  # shared mode: every run counts
+        st.session_state[f"learn_refused_{lesson.key}"] = refusal
+        return
     keras_ready()
     with friendly_errors():
-        runner = start_lesson(lesson, store, dataset)
+        runner = start_lesson(lesson, store, dataset, owner=owner.current_owner())
         st.session_state[_experiment_key(lesson)] = runner.experiment_id
 
 
@@ -180,11 +191,15 @@ def _stop_button(column, experiment_id: int) -> None:
     from dlapp.experiments import get_runner
 
     runner = get_runner(experiment_id)
-    if runner is not None and column.button(
+    if runner is None:
+        return
+    refusal = owner.item_refusal(runner.store, "experiment", experiment_id)  # shared mode: its owner or the teacher
+    pressed = column.button(
         "Stop",
         key=f"learn_stop_{experiment_id}",
         icon=":material/stop_circle:",
-        disabled=runner.stop_requested,
-        help="Cancel the queued runs and stop the training one after its batch; finished runs are kept.",
-    ):
+        disabled=runner.stop_requested or bool(refusal),
+        help=refusal or "Cancel the queued runs and stop the training one after its batch; finished runs are kept.",
+    )
+    if pressed and not refusal:  # a disabled button's click, forged, changes nothing
         runner.stop()

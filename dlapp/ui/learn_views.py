@@ -1,12 +1,14 @@
 """What a lesson shows besides its words: the overlaid curves, lesson 1's script, the gradient
-chart, the efficiency scatter and links to the pages that show the rest."""
+chart, the efficiency scatter, a canvas to draw on for the CNN lessons (the Draw page's canvas
+and guess) and links to the pages that show the rest."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dlapp.lesson_observations import LessonRun
-from dlapp.lessons import Lesson, lesson_configs
+from dlapp.lesson_readers import LessonRun
+from dlapp.lesson_types import Lesson
+from dlapp.lessons import lesson_configs
 from dlapp.store import RunStore
 
 CHARTS = {"displayModeBar": False}
@@ -58,6 +60,8 @@ def render_extra(lesson: Lesson, runs: list[LessonRun], store: RunStore, experim
         _gradients(runs, live)
     elif lesson.extra == "efficiency" and not live:
         render_efficiency(store)
+    elif lesson.extra in DRAWN and not live and (cnn := _drawable_run(store, experiment_id)) is not None:
+        render_lesson_drawing(lesson, cnn)
     elif lesson.extra in LINKS:
         page, text = LINKS[lesson.extra]
         st.page_link(page, label=text, icon=":material/arrow_forward:")
@@ -68,6 +72,40 @@ LINKS = {
     "autoencoder": ("pages/evaluate.py", "See the reconstructions and the 2-D latent map on the Evaluate page"),
     "saliency": ("pages/draw.py", "Draw a digit and see its saliency map and forward pass"),
 }
+
+
+DRAWN = {  # lessons whose CNN the learner draws for, right under the lesson
+    "feature_maps": "Draw a digit: the CNN's guess; open “The forward pass of your drawing” for its feature maps",
+    "saliency": "Draw a digit: the CNN's guess and its saliency map, the pixels that moved the guess most",
+}
+
+
+def _drawable_run(store: RunStore, experiment_id: int):
+    """The lesson's CNN run with a saved model, or None (not trained yet, or deleted)."""
+    import os
+
+    from dlapp.experiment_store import ExperimentStore
+
+    for member in ExperimentStore(store).members(experiment_id):
+        run = store.run(member.run_id)
+        if run.arch == "cnn" and run.model_path and os.path.exists(run.model_path):
+            return run
+    return None
+
+
+def render_lesson_drawing(lesson: Lesson, run) -> None:
+    """The Draw page's canvas and guess, for this lesson's CNN."""
+    from dlapp.ui.drawing import prepare_model, render_canvas, render_guess
+
+    st.markdown(f"**{DRAWN[lesson.extra]}**")
+    if not prepare_model(run):  # loads the model before the first stroke; one sentence if it cannot
+        return
+    st.space("medium")  # room for the canvas toolbar, which floats above the canvas
+    canvas_col, result_col = st.columns([2, 3], gap="large")
+    with canvas_col:
+        rgba = render_canvas(key=f"learn_canvas_{lesson.key}")
+    with result_col:
+        render_guess(run, rgba)
 
 
 def _gradients(runs: list[LessonRun], live: bool) -> None:
@@ -98,6 +136,17 @@ def render_efficiency(store: RunStore) -> None:
     if points:
         st.plotly_chart(efficiency_scatter(points), config=CHARTS)
     st.markdown(escape_markdown(observe_efficiency(points)))
+
+
+def render_handwriting(store: RunStore) -> None:
+    """Lesson 11's numbers: the person's own fine-tunes, read from the store (or what to do first)."""
+    from dlapp.finetune import finetune_summaries
+    from dlapp.lesson_observations import observe_handwriting
+    from dlapp.ui.text import escape_markdown
+
+    text = escape_markdown(observe_handwriting(finetune_summaries(store)))
+    st.success(f"**What your drawings showed.** {text}", icon=":material/draw:")
+    st.page_link("pages/draw.py", label="Draw, save and teach on the Draw page", icon=":material/arrow_forward:")
 
 
 def lesson_settings_preview(lesson: Lesson) -> str:

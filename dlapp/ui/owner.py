@@ -110,17 +110,23 @@ def experiment_refusal(store: RunStore, configs: list[RunConfig]) -> str | None:
     """None when this visitor may queue these runs now (each counts against the quota); else why not."""
     if not shared():
         return None
-    settings = sharing.quota_settings()
-    every_run = store.runs()
-    mine = store.owners.owned("run", current_owner())
-    active = sum(1 for run in every_run if run.id in mine and run.status in ACTIVE)
-    if refusal := quotas.jobs_refusal(active, settings, adding=len(configs)):
+    if refusal := jobs_refusal(store, adding=len(configs)):
         return refusal
+    settings, every_run = sharing.quota_settings(), store.runs()
     for config in configs:
         speed = quotas.measured_speed(config.model.arch, every_run)
         if refusal := quotas.run_length_refusal(config, speed, settings):
             return refusal
     return None
+
+
+def jobs_refusal(store: RunStore, adding: int = 1) -> str | None:
+    """None when this visitor may queue `adding` more runs (jobs quota only); else the quota sentence."""
+    if not shared():
+        return None
+    mine = store.owners.owned("run", current_owner())
+    active = sum(1 for run in store.runs() if run.id in mine and run.status in ACTIVE)
+    return quotas.jobs_refusal(active, sharing.quota_settings(), adding=adding)
 
 
 def item_refusal(store: RunStore, kind: str, item_id: int) -> str | None:
@@ -159,14 +165,27 @@ def claim_drawing(store: RunStore, drawing_id: int) -> None:
 
 def my_drawings(store: RunStore):
     """This visitor's drawings in shared mode (everyone's otherwise): images (n, 28, 28), labels (n,)."""
+    images, labels, _ = my_drawings_with_ids(store)
+    return images, labels
+
+
+def my_drawings_with_ids(store: RunStore):
+    """Like `my_drawings`, with each drawing's id (a list, in the same order)."""
     for _ in range(3):  # two reads; another visitor's save or delete in between shows as a length mismatch
         images, labels = store.drawings()
-        if not shared():
-            return images, labels
         ids = store.drawing_ids()
         if len(ids) == len(labels):
-            return owners.keep_owned(images, labels, ids, store.owners.owned("drawing", current_owner()))
-    return images[:0], labels[:0]
+            if not shared():
+                return images, labels, ids
+            mine = store.owners.owned("drawing", current_owner())
+            kept_images, kept_labels = owners.keep_owned(images, labels, ids, mine)
+            return kept_images, kept_labels, [i for i in ids if i in mine]
+    return images[:0], labels[:0], []
+
+
+def mine(store: RunStore, kind: str) -> set[int] | None:
+    """Ids of this visitor's `kind` items in shared mode; None in one-person mode, where all are theirs."""
+    return store.owners.owned(kind, current_owner()) if shared() else None
 
 
 def render_admin_unlock() -> None:

@@ -24,6 +24,7 @@ RUNS_COLUMNS = {
     "test accuracy": st.column_config.NumberColumn(format="percent"),
     "test MSE": st.column_config.NumberColumn(format="%.4f"),
     "duration": st.column_config.TextColumn(),
+    "yours": st.column_config.CheckboxColumn(help="Runs you started: only you (or the teacher) can change them."),
 }
 
 
@@ -63,7 +64,14 @@ def runs_table(runs: list[Run]) -> list[dict]:
     ]
 
 
-def render_runs_table(runs: list[Run]) -> list[Run]:
+def mark_mine(rows: list[dict], mine: set[int] | None) -> list[dict]:
+    """Shared mode: a 'yours' column after the name, ticked on this visitor's own runs."""
+    if mine is None:
+        return rows
+    return [{"id": r["id"], "name": r["name"], "yours": r["id"] in mine, **r} for r in rows]
+
+
+def render_runs_table(runs: list[Run], mine: set[int] | None = None) -> list[Run]:
     """The runs table with tickable rows; returns the ticked runs, newest first.
 
     Streamlit keeps a table's selection as row positions under its key, and keeps them when the
@@ -74,7 +82,7 @@ def render_runs_table(runs: list[Run]) -> list[Run]:
     ids = [run.id for run in runs]
     chosen_ids = st.session_state.get("runs_chosen_ids", [])
     table = st.dataframe(
-        runs_table(runs),
+        mark_mine(runs_table(runs), mine),
         hide_index=True,
         key=f"runs_table_{zlib.crc32(repr(ids).encode())}",
         on_select="rerun",
@@ -102,7 +110,10 @@ def render_rename(store: RunStore, run: Run) -> None:
     refusal = owner.run_refusal(store, run.id)  # shared mode: only its owner (or the teacher) renames it
     with st.form(f"rename_{run.id}", border=False):
         name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH, disabled=bool(refusal))
-        if st.form_submit_button("Rename", disabled=bool(refusal), help=escape_markdown(refusal) if refusal else None):
+        pressed = st.form_submit_button(
+            "Rename", disabled=bool(refusal), help=escape_markdown(refusal) if refusal else None
+        )
+        if pressed and not refusal:  # a disabled button's click, forged, changes nothing
             with friendly_errors():
                 store.rename(run.id, name)
                 st.rerun()

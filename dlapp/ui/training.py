@@ -17,6 +17,8 @@ from dlapp.ui.text import escape_markdown
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
 
+REFUSED_KEY = "train_refused"  # session_state: why the last Train click queued nothing (shared mode's quotas)
+
 
 def shown_run(store: RunStore) -> tuple[Run | None, bool]:
     """The run the Train page shows, and whether it is this session's own.
@@ -47,7 +49,7 @@ def start_training(store: RunStore) -> None:
     if config is None:  # a value typed just before the click is wrong: the page now says which
         return
     if refusal := owner.start_refusal(store, config):  # shared mode's quotas, checked before queuing
-        st.error(refusal, icon=":material/block:")
+        st.session_state[REFUSED_KEY] = refusal  # shown under the button by this rerun, then forgotten
         return
     keras_ready()
     name = st.session_state.get("run_name") or None
@@ -77,6 +79,8 @@ def render_train_button(store: RunStore, error: str | None, busy: bool) -> None:
         )
     if reason and not error:
         st.caption(reason)
+    if refused := st.session_state.pop(REFUSED_KEY, None):
+        st.error(escape_markdown(refused), icon=":material/block:")
 
 
 def _name_problem(name: str | None) -> str | None:
@@ -97,7 +101,11 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
     training = is_training(run)
     if training and not own:
         st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
-    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}" + ("" if own else " (started elsewhere)"))
+    not_theirs = None if own else owner.run_refusal(store, run.id)  # shared mode: someone else's run
+    whose = "" if own else " (someone else's)" if not_theirs else " (started elsewhere)"
+    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}{whose}")
+    if not_theirs:
+        st.caption(escape_markdown(not_theirs))
     if training and get_job(run.id) is not None:
         render_live_training(run.id)
     elif training:
@@ -230,7 +238,7 @@ def _live_training(run_id: int) -> None:
             help=hint,
             disabled=bool(refusal),
         )
-        if stop_clicked:
+        if stop_clicked and not refusal:  # a disabled button's click, forged, changes nothing
             job.stop()
             st.toast("Leaving the queue…" if queued else "Stopping after the current batch…")
     if queued:
