@@ -68,7 +68,11 @@ def streamlit_app(data_dir: Path, log_name: str | None = None) -> Iterator[tuple
             yield url, process
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # on a loaded machine the exit can hang; the test is over anyway
+                process.kill()
+                process.wait()
             if log_name:
                 ARTIFACTS.mkdir(exist_ok=True)
                 shutil.copy(data_dir / "streamlit.log", ARTIFACTS / log_name)
@@ -190,10 +194,14 @@ def open_canvas(page, url: str):
 def draw_strokes(page, canvas, strokes: list[list[tuple[float, float]]], steps: int = 8) -> None:
     """Draw with the mouse: each stroke is a list of canvas px points, pressed from the first to the last.
 
-    The canvas is scrolled into view first: a click elsewhere (Save, say) may have scrolled it away,
-    and a stroke outside the viewport draws nothing.
+    The whole canvas is brought on screen first: a click elsewhere (Save, say) may have scrolled part
+    of it away, and a stroke that starts outside the viewport draws nothing.
     """
-    canvas.scroll_into_view_if_needed()
+    canvas.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_function(
+        "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }",
+        arg=canvas.element_handle(),
+    )
     box = canvas.bounding_box()
     for stroke in strokes:
         page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])

@@ -37,12 +37,10 @@ def _prepared_store(data_dir) -> None:
 def save_prompted(page, digit: int, stroke) -> None:
     page.get_by_text(f"Draw a {digit}", exact=True).wait_for()
     page.get_by_text("Draw a digit on the left").wait_for()  # the fresh, empty canvas is on the page
-    wait_idle(page)
-    page.wait_for_timeout(1500)  # the canvas component mounts after the script run ends
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.scroll_into_view_if_needed()
-    draw_strokes(page, canvas, [stroke], steps=4)
-    page.get_by_text("Probability per class").first.wait_for()
+    wait_idle(page)  # the old canvas is gone; the locator below waits for the fresh one to mount
+    draw_strokes(page, page.locator("canvas.upper-canvas").first, [stroke], steps=4)
+    # The empty-canvas note goes once the drawing reached the script (the empty chart does not).
+    page.get_by_text("Draw a digit on the left").wait_for(state="hidden")
     wait_idle(page)
     page.get_by_role("button", name="Save drawing").click()
     wait_idle(page)
