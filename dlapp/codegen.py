@@ -12,15 +12,21 @@ from __future__ import annotations
 
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
+from dlapp.precision import resolve_precision
 
 _ARCH_NAMES = {"mlp": "an MLP", "cnn": "a CNN", "rnn": "an RNN", "autoencoder": "an autoencoder", "resnet": "a ResNet"}
 DATA_ENV = "DLAPP_SCRIPT_DATA"  # the generated script's override: a local .npz instead of a download
 
 
-def generate_script(config: RunConfig) -> str:
-    """The whole script as text; raises ValueError for an invalid config."""
+def generate_script(config: RunConfig, policy: str | None = None) -> str:
+    """The whole script as text; raises ValueError for an invalid config.
+
+    policy: the Keras dtype policy the run trained with (what `auto` resolved to on its machine);
+    None resolves the config's precision here.
+    """
     config.validate()
-    head = _header(config) + "\n\n" + _settings(config)  # one blank line after the imports, as isort has it
+    policy = resolve_precision(policy or config.train.precision)
+    head = _header(config) + "\n\n" + _settings(config, policy)  # one blank line after the imports, as isort has it
     sections = [head, _DATA_CODE, _model_code(config), _main_code(config)]
     return "\n\n\n".join(section.strip("\n") for section in sections) + "\n"
 
@@ -49,7 +55,7 @@ import numpy as np
 from keras import layers'''
 
 
-def _settings(config: RunConfig) -> str:
+def _settings(config: RunConfig, policy: str) -> str:
     data, train = config.data, config.train
     keras_dataset = "fashion_mnist" if data.dataset == "fashion_mnist" else "mnist"
     values = {
@@ -61,6 +67,7 @@ def _settings(config: RunConfig) -> str:
         "LEARNING_RATE": train.learning_rate,
         "EARLY_STOPPING": train.early_stopping,
         "SEED": train.seed,
+        "PRECISION": policy,
         "INPUT_SHAPE": (28, 28, 1) if config.model.arch in ("cnn", "resnet") else (28, 28),
     }
 
@@ -70,6 +77,7 @@ def _settings(config: RunConfig) -> str:
         "VALIDATION_SPLIT": "fraction of the training images held out each epoch",
         "EARLY_STOPPING": "epochs without val_loss improvement before stopping; 0 = off",
         "SEED": "same seed, same curve",
+        "PRECISION": "Keras dtype policy the run trained with; the output layers stay float32",
         "INPUT_SHAPE": "one image, as the model takes it",
     }
     lines = ["# The run's settings, as chosen in dlapp."]
@@ -180,7 +188,7 @@ def _dense_block(units: int, config: RunConfig) -> list[str]:
 
 
 _HEAD = [
-    'outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)  # one probability per class',
+    'outputs = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)  # one per class',
 ]
 
 
@@ -257,8 +265,8 @@ def _autoencoder(config: RunConfig) -> list[str]:
     ]
     lines += [f"x = layers.Dense({_lit(units)}, activation={act}{reg})(x)" for units in reversed(m.encoder_units)]
     lines += [
-        'x = layers.Dense(28 * 28, activation="sigmoid")(x)  # one brightness per pixel',
-        'decoder = keras.Model(latent, layers.Reshape((28, 28))(x), name="decoder")',
+        'x = layers.Dense(28 * 28, activation="sigmoid", dtype="float32")(x)  # one brightness per pixel',
+        'decoder = keras.Model(latent, layers.Reshape((28, 28), dtype="float32")(x), name="decoder")',
         "",
         'inputs = keras.Input(shape=(28, 28), name="image")',
         'return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")',
@@ -361,6 +369,7 @@ def _main_code(config: RunConfig) -> str:
     args = parser.parse_args()
 
     keras.utils.set_random_seed(SEED)
+    keras.config.set_dtype_policy(PRECISION)  # every layer built from here on computes in this format
     {loading}
     x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
     t_train, t_val, t_test = {targets}  # what the model should output for each image

@@ -23,6 +23,8 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 POOLINGS = ("max", "avg", "none")
 RNN_CELLS = ("simple", "lstm", "gru")
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mse")
+# Keras dtype policies, plus "auto": dlapp.precision picks one for the hardware.
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 # The model fields each architecture reads (the rest of ModelConfig is ignored for it).
 ARCH_FIELDS: dict[str, tuple[str, ...]] = {
@@ -110,6 +112,12 @@ class TrainConfig:
     # 0 turns early stopping off; otherwise epochs without val_loss improvement.
     early_stopping: int = _spec(0, "Stop after this many epochs without improvement (0 = off).", low=0, high=500)
     seed: int = _spec(42, "Random seed: same seed, same curve.", low=0, high=2**31 - 1)
+    # auto: float16 on a CUDA GPU, bfloat16 on a CPU with bf16 instructions, else float32 (dlapp.precision).
+    precision: str = _spec(
+        "auto",
+        "Number format for the layers' maths: auto picks the fastest this machine has; outputs stay float32.",
+        choices=PRECISIONS,
+    )
 
 
 @dataclass(frozen=True)

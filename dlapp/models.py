@@ -13,8 +13,12 @@ import keras
 from keras import layers
 
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
+from dlapp.precision import policy_scope, resolve_precision
 
 NUM_CLASSES = 10
+# Output layers compute in float32 whatever the model's policy: the softmax and the reconstruction
+# feed the loss, and probabilities rounded to bfloat16's 3 digits would show as 0.996 for 1.0.
+OUTPUT_DTYPE = "float32"
 
 
 def augmentation(shift: float, rotation_degrees: float, zoom: float) -> keras.Sequential:
@@ -64,7 +68,7 @@ def build_mlp(
     x = layers.Flatten()(_augmented_image(inputs, augment))  # (batch, 784)
     for units in hidden_units:
         x = _dense_block(x, units, activation, batch_norm, dropout, l2)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -102,7 +106,7 @@ def build_cnn(
         x = _dense_block(x, dense_units, activation, batch_norm, dropout, l2)
     elif dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -132,7 +136,7 @@ def build_rnn(
         x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="rnn")
 
 
@@ -155,8 +159,8 @@ def build_autoencoder(
     x = latent
     for units in reversed(encoder_units):
         x = layers.Dense(units, activation=activation, kernel_regularizer=_regularizer(l2))(x)
-    x = layers.Dense(28 * 28, activation="sigmoid")(x)
-    decoder = keras.Model(latent, layers.Reshape((28, 28))(x), name="decoder")
+    x = layers.Dense(28 * 28, activation="sigmoid", dtype=OUTPUT_DTYPE)(x)
+    decoder = keras.Model(latent, layers.Reshape((28, 28), dtype=OUTPUT_DTYPE)(x), name="decoder")
 
     inputs = keras.Input(shape=(28, 28), name="image")
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
@@ -201,7 +205,7 @@ def build_resnet(
     x = layers.GlobalAveragePooling2D()(x)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="resnet")
 
 
@@ -227,12 +231,13 @@ def builder_kwargs(config: ModelConfig) -> dict:
     return {name: getattr(config, name) for name in BUILDER_FIELDS[config.arch]}
 
 
-def build_model(config: ModelConfig) -> keras.Model:
-    """The uncompiled model for a model config."""
+def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
+    """The uncompiled model for a model config, its layers computing in the Keras dtype `policy`."""
     kwargs = builder_kwargs(config)
-    if config.augment and config.arch != "autoencoder":
-        kwargs["augment"] = augmentation(config.augment_shift, config.augment_rotation, config.augment_zoom)
-    return BUILDERS[config.arch](**kwargs)
+    with policy_scope(policy):  # this model only: the thread's policy is restored afterwards
+        if config.augment and config.arch != "autoencoder":
+            kwargs["augment"] = augmentation(config.augment_shift, config.augment_rotation, config.augment_zoom)
+        return BUILDERS[config.arch](**kwargs)
 
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
@@ -263,9 +268,9 @@ def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
 
 
 def build_compiled(config: RunConfig) -> keras.Model:
-    """Validate, build and compile: what training starts from."""
+    """Validate, build (under the precision `auto` resolves to here) and compile: what training starts from."""
     config.validate()
-    return compile_model(build_model(config.model), config)
+    return compile_model(build_model(config.model, resolve_precision(config.train.precision)), config)
 
 
 def layer_table(model: keras.Model) -> list[dict]:
