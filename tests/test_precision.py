@@ -141,3 +141,18 @@ def test_a_model_built_after_a_reduced_precision_one_and_draw_predictions_stay_f
     for model in (reduced, after):
         probabilities = inference.predict_proba(model, digit)
         assert probabilities.dtype == np.float32 and abs(float(probabilities.sum()) - 1.0) < 1e-5
+
+
+def _test_accuracy(precision: str) -> float:
+    config = RunConfig.from_flat(arch="mlp", precision=precision, epochs=4)
+    keras.utils.set_random_seed(config.train.seed)
+    prepared = data.prepare(config.data, "mlp", seed=config.train.seed)
+    model = build_compiled(config)
+    model.fit(prepared.x_train, prepared.y_train, batch_size=config.train.batch_size, epochs=4, verbose=0)
+    return model.evaluate(prepared.x_test, prepared.y_test, verbose=0, return_dict=True)["accuracy"]
+
+
+@pytest.mark.slow
+def test_a_bfloat16_fit_on_the_sample_reaches_float32_accuracy_within_one_point():
+    # Seeds 0-4 measured here: bfloat16 minus float32 was -0.1 to +0.8 points after 4 epochs (~91.5%).
+    assert _test_accuracy("mixed_bfloat16") >= _test_accuracy("float32") - 0.01
