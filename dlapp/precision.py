@@ -15,10 +15,12 @@ TensorFlow.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dlapp.config import PRECISIONS
+from dlapp.errors import DlappError
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO = Path("/proc/cpuinfo")
@@ -94,3 +96,23 @@ def policy_scope(policy: str) -> Iterator[None]:
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+class LossNotFinite(DlappError):
+    """The loss became NaN or infinite while training in reduced precision."""
+
+
+def check_loss_finite(history: Mapping[str, Sequence[float]], policy: str) -> None:
+    """Raise LossNotFinite when a reduced-precision fit's loss stopped being a number.
+
+    Pair it with `keras.callbacks.TerminateOnNaN`, which ends the fit at the first such batch,
+    so a run never trains on silently with NaN weights.
+    """
+    if policy == "float32":
+        return
+    for epoch, loss in enumerate(history.get("loss", []), start=1):
+        if not math.isfinite(loss):
+            raise LossNotFinite(
+                f"The loss became {loss} in epoch {epoch} under {policy}, whose numbers are too coarse for this "
+                "model and learning rate; set precision to float32 and train again."
+            )

@@ -156,3 +156,17 @@ def _test_accuracy(precision: str) -> float:
 def test_a_bfloat16_fit_on_the_sample_reaches_float32_accuracy_within_one_point():
     # Seeds 0-4 measured here: bfloat16 minus float32 was -0.1 to +0.8 points after 4 epochs (~91.5%).
     assert _test_accuracy("mixed_bfloat16") >= _test_accuracy("float32") - 0.01
+
+
+def test_a_nan_loss_under_reduced_precision_stops_the_fit_and_says_use_float32():
+    from dlapp.precision import LossNotFinite, check_loss_finite
+
+    config = RunConfig.from_flat(arch="autoencoder", encoder_units=(8,), reconstruction_loss="mse")
+    model = build_compiled(config.replace(precision="mixed_bfloat16"))
+    x, y = _batch("autoencoder", size=64)
+    x[40:] = np.nan  # every batch holding one of these images has a NaN squared error
+    history = model.fit(x, y, batch_size=32, epochs=3, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=0)
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch, did not train on
+    with pytest.raises(LossNotFinite, match=r"under mixed_bfloat16.*set precision to float32 and train again\.$"):
+        check_loss_finite(history.history, "mixed_bfloat16")
+    check_loss_finite({"loss": [0.5, 0.4]}, "mixed_bfloat16")  # finite: nothing to say
