@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from dlapp.data import RawData, load_raw
+from dlapp.data import PreparedData, RawData, load_raw, shape_for
 
 TIMING_SIZE = 60_000  # MNIST's training set
 MAX_SHIFT_PX = 3.0
@@ -38,6 +38,21 @@ def timing_set(size: int = TIMING_SIZE, seed: int = 0) -> RawData:
         part = slice(start, start + _CHUNK)
         images[part] = _moved(sample.x_train[source[part]], angles[part], shifts[part])
     return RawData("mnist-sample", images, sample.y_train[source], sample.x_test, sample.y_test)
+
+
+def timing_prepared(arch: str, size: int = TIMING_SIZE, seed: int = 0) -> PreparedData:
+    """The timing set shaped for `arch`, all of it for training (no validation split), for `fit_run(data=...)`."""
+    raw = timing_set(size, seed)
+    no_images = shape_for(raw.x_train[:0], arch)
+    return PreparedData(
+        x_train=shape_for(raw.x_train, arch),
+        y_train=raw.y_train,
+        x_val=no_images,
+        y_val=raw.y_train[:0],
+        x_test=shape_for(raw.x_test, arch),
+        y_test=raw.y_test,
+        class_names=raw.class_names,
+    )
 
 
 def _moved(images: np.ndarray, angles: np.ndarray, shifts: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlapp.data import load_raw
-from dlapp.timing_data import _moved, timing_set
+from dlapp.timing_data import _moved, timing_prepared, timing_set
 
 
 def test_no_rotation_and_no_shift_gives_the_digit_back():
@@ -41,3 +41,9 @@ def test_the_timing_set_has_the_size_asked_for_balanced_labels_and_the_real_test
 def test_a_size_below_one_is_refused():
     with pytest.raises(ValueError, match="size must be at least 1"):
         timing_set(0)
+
+
+def test_the_prepared_timing_set_is_shaped_for_the_architecture_with_no_validation():
+    prepared = timing_prepared("cnn", 300)
+    assert prepared.x_train.shape == (300, 28, 28, 1) and prepared.x_train.dtype == np.float32
+    assert prepared.x_train.max() <= 1.0 and len(prepared.x_val) == 0 and len(prepared.x_test) == 1_000
