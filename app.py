@@ -41,8 +41,8 @@ def home() -> None:
             for run in runs:
                 icon = ui.STATUS_ICONS.get(run.status, "")
                 st.markdown(
-                    f"{icon} **#{run.id} {run.name}** · {run.arch} on {run.dataset} · {run.status} · "
-                    f"{ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
+                    f"{icon} **#{run.id}** {ui.escape_markdown(run.name)} · {run.arch} on {run.dataset} · "
+                    f"{run.status} · {ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
                 )
             st.caption(f"Runs are stored in `{store.data_dir}`.")
 

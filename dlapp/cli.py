@@ -14,10 +14,12 @@ import math
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
+from dlapp.cli_progress import is_number as _is_number
 from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
+from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -90,6 +92,17 @@ def _as_flags(message: str) -> str:
     return message
 
 
+def _run_name(text: str) -> str | None:
+    """The name rule of dlapp.names, checked before anything is loaded or stored."""
+    try:
+        return clean_optional_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_run_name.__name__ = "run name"  # argparse names the type in its own messages
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -106,7 +119,12 @@ def build_parser() -> OneLineParser:
     train = commands.add_parser(
         "train", parents=[common], allow_abbrev=False, help="Train a model and store the run.", description=_TRAIN_DOC
     )
-    train.add_argument("--name", help="Name of the run (default: architecture and dataset).")
+    train.add_argument(
+        "--name",
+        type=_run_name,
+        help=f"Name of the run, up to {MAX_NAME_LENGTH} characters on one line "
+        "(default: the architecture and the run id, such as cnn-7).",
+    )
     _add_config_flags(train)
 
     commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
@@ -122,7 +140,7 @@ def build_parser() -> OneLineParser:
     export.add_argument("run_id", type=int, metavar="RUN_ID")
     export.add_argument("-o", "--output", help="File to write (default: stdout).")
 
-    from dlapp import bench  # cheap: TensorFlow is imported only when the bench runs
+    from dlapp.tools import bench  # cheap: TensorFlow is imported only when the bench runs
 
     bench_parser = commands.add_parser(
         "bench", allow_abbrev=False, help="Measure training overhead, latency and memory on this machine."
@@ -164,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from dlapp.cli_progress import follow
     from dlapp.data import load_raw
     from dlapp.jobs import TrainingJob
     from dlapp.store import RunStore
@@ -176,7 +195,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: _stop(job))
     try:
         job.start()
-        _follow(job, sys.stderr)
+        follow(job, sys.stderr)
     finally:
         signal.signal(signal.SIGINT, previous)
     summary = _complete_summary(job)
@@ -196,54 +215,13 @@ def _stop(job) -> None:
     job.stop()
 
 
-def _follow(job, stream: TextIO) -> None:
-    """Show progress until the job ends: a redrawn bar on a terminal, plain epoch lines otherwise."""
-    bar = stream.isatty()
-    seen = 0
-    while not job.done:
-        job.wait(0.25)
-        events = job.events_since(seen)
-        seen += len(events)
-        for event in events:
-            if event.kind == "epoch":
-                line = _epoch_line(event.data, job.config.train.epochs)
-                stream.write(("\r\x1b[K" if bar else "") + line + "\n")
-        if bar and not job.done:
-            stream.write("\r\x1b[K" + _bar(job.progress()))
-        stream.flush()
-    if bar:
-        stream.write("\r\x1b[K")
-        stream.flush()
-
-
-def _epoch_line(logs: dict, epochs: int) -> str:
-    values = ", ".join(f"{key} {value:.4f}" for key, value in logs.items() if key != "epoch" and _is_number(value))
-    return f"epoch {logs['epoch'] + 1}/{epochs}: {values}"
-
-
-def _bar(progress, width: int = 30) -> str:
-    if progress.steps_per_epoch is None and progress.fraction == 0:
-        return "starting: loading TensorFlow and the data ..."
-    filled = int(round(progress.fraction * width))
-    text = f"epoch {max(progress.epoch, 1)}/{progress.epochs} [{'#' * filled}{'.' * (width - filled)}]"
-    text += f" {progress.fraction:4.0%}"
-    if progress.samples_per_second:
-        text += f"  {progress.samples_per_second:,.0f} img/s"
-    if progress.eta_seconds is not None:
-        text += f"  eta {progress.eta_seconds:.0f}s"
-    return text
-
-
-SUMMARY_KEYS = ("run_id", "status", "epochs_completed", "test_loss", "model_path", "seconds", "samples_per_second")
-
-
 def _complete_summary(job) -> dict[str, Any]:
-    """The job's summary with every documented key present (None when there is no value)."""
-    summary = dict(job.summary or {})
-    metric = "test_accuracy" if job.config.is_classifier else "test_mse"
-    out = {key: summary.get(key) for key in (*SUMMARY_KEYS[:4], metric, *SUMMARY_KEYS[4:])}
-    out["run_id"], out["status"] = job.run_id, job.status
-    return out
+    """The job's summary: every documented key present (None when there is no value)."""
+    from dlapp.jobs import summary_keys
+
+    summary = {key: (job.summary or {}).get(key) for key in summary_keys(job.config.is_classifier)}
+    summary["run_id"], summary["status"] = job.run_id, job.status
+    return summary
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -357,7 +335,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from dlapp import bench
+    from dlapp.tools import bench
 
     try:
         bench.settings_from_args(args)
@@ -375,10 +353,6 @@ def _say(message: str) -> None:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _cell(value: Any) -> str:

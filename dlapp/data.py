@@ -180,6 +180,15 @@ def input_shape(arch: str) -> tuple[int, ...]:
     return (28, 28, 1) if arch in ("cnn", "resnet") else (28, 28)
 
 
+def arch_for_input(model_input_shape: tuple) -> str:
+    """An architecture whose `input_shape` matches a model's (batch axis first), for a model dlapp did not build.
+
+    (None, 28, 28, 1) -> "cnn" (images with a channel axis), (None, 28, 28) -> "mlp" (plain 28x28 arrays);
+    `shape_for(images, arch_for_input(model.input_shape))` then fits the model.
+    """
+    return "cnn" if len(model_input_shape) == 4 else "mlp"
+
+
 def shape_for(images: np.ndarray, arch: str) -> np.ndarray:
     """uint8 or float (n, 28, 28) -> float32 in [0, 1] shaped (n, *input_shape(arch))."""
     x = images.astype(np.float32)

@@ -19,3 +19,7 @@ class ModelRejected(DlappError):
 
 class StoreError(DlappError):
     """The run store cannot be read or written (read-only, full, corrupt)."""
+
+
+class InvalidName(DlappError, ValueError):
+    """A person-typed name (run name, tag) breaks the name rule: too long, several lines, or blank."""

@@ -7,6 +7,7 @@ augmentation off), the same numbers `model.evaluate` reports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -128,20 +129,19 @@ def reconstruct_batch(autoencoder: keras.Model, images: np.ndarray) -> np.ndarra
 
 
 def load_run_model(store: RunStore, run_id: int) -> keras.Model:
-    """The run's saved model, loaded with Keras safe_mode."""
-    import keras
+    """The run's saved model, through the same checks as an upload (`dlapp.modelfile.load_model_file`).
+
+    A stored file can be replaced by hand, so it is not trusted more than an upload: a bad
+    one raises ModelRejected with one sentence.
+    """
+    from dlapp.modelfile import load_model_file
 
     run = store.run(run_id)
     if not run.model_path:
         raise StoreError(f"Run {run_id} has no saved model (it is {run.status}); train it again to get one.")
-    try:
-        return keras.saving.load_model(run.model_path, safe_mode=True)
-    except FileNotFoundError:
-        raise StoreError(f"The model file of run {run_id} is missing ({run.model_path}); train it again.") from None
-    except Exception as exc:
-        raise StoreError(
-            f"The model file of run {run_id} cannot be loaded ({type(exc).__name__}); train it again."
-        ) from None
+    if not Path(run.model_path).is_file():
+        raise StoreError(f"The model file of run {run_id} is missing ({run.model_path}); train it again.")
+    return load_model_file(run.model_path)
 
 
 def _regularisation(model: keras.Model) -> float:

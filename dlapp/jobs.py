@@ -1,37 +1,41 @@
-"""Training jobs: `model.fit` in a background thread, with an event buffer, a stop flag,
-the seed, and a per-process limit on how many jobs train at once.
+"""Training jobs: `dlapp.training.fit_run` in a background thread, with an event buffer, a stop
+flag, and a per-process limit on how many jobs train at once. How a model is trained lives in
+`training.py`; this module only schedules it, runs it in a thread and publishes what happens.
 
-The thread never calls Streamlit. It appends `Event`s to a list (a list append is atomic
-in CPython, so readers need no lock) and writes every finished epoch to the store. A page
-polls `events_since(i)` and `progress()`; a second tab finds the job with `get_job(run_id)`.
-TensorFlow is imported inside the thread, so importing this module stays cheap.
+The thread never calls Streamlit. It appends `Event`s to an `EventBuffer` (readers need no
+lock) and writes every finished epoch to the store. A page polls `events_since(i)` and
+`progress()`; a second tab finds the job with `get_job(run_id)`. TensorFlow is imported
+inside the thread, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import math
-import os
 import threading
 import time
-from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
+from dlapp.events import Event, EventBuffer
+from dlapp.scheduler import Scheduler, max_jobs
+from dlapp.scheduler import configure_threads as _configure_threads
 from dlapp.store import RunStore
 
-MAX_JOBS_ENV = "DLAPP_MAX_JOBS"
+if TYPE_CHECKING:
+    from dlapp.training import FitStart
+
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
 END_KINDS = ("finished", "stopped", "failed")
 
 
-@dataclass(frozen=True)
-class Event:
-    kind: str  # "batch" | "epoch" | "finished" | "stopped" | "failed"
-    time: float  # time.time() when it happened
-    data: dict
+def summary_keys(is_classifier: bool) -> tuple[str, ...]:
+    """A job's summary keys, in order; `python -m dlapp train --json` prints exactly these.
+
+    The test metric is test_accuracy for a classifier, test_mse for the autoencoder."""
+    metric = "test_accuracy" if is_classifier else "test_mse"
+    return ("run_id", "status", "epochs_completed", "test_loss", metric, "model_path", "seconds", "samples_per_second")
 
 
 @dataclass(frozen=True)
@@ -45,81 +49,31 @@ class Progress:
     eta_seconds: float | None  # None until a batch has been timed
 
 
-def max_jobs() -> int:
-    """How many jobs may train at once in this process: $DLAPP_MAX_JOBS, else half the cores (at least 1)."""
-    raw = os.environ.get(MAX_JOBS_ENV, "").strip()
-    if not raw:
-        return max(1, (os.cpu_count() or 1) // 2)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{MAX_JOBS_ENV} must be a whole number of at least 1; got {raw!r}.")
-    return int(raw)
+def set_max_jobs(limit: int | None = None) -> int:
+    """Set how many jobs may train at once in this process (None: read $DLAPP_MAX_JOBS again).
+
+    The limit is otherwise read once, when the first job is queued. Waiting jobs start at once
+    when the new limit allows; running ones are never stopped. Returns the limit now in force.
+    """
+    if limit is None:
+        limit = max_jobs()
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"The job limit must be a whole number of at least 1; got {limit!r}.")
+    _scheduler.set_limit(limit)
+    return limit
 
 
-_threads_lock = threading.Lock()
-_threads_configured = False
+def job_limit() -> int:
+    """How many jobs may train at once in this process now."""
+    return _scheduler.limit
 
 
 def configure_threads() -> None:
-    """Share the cores between concurrent jobs; only possible before TensorFlow initialises."""
-    global _threads_configured
-    with _threads_lock:
-        if _threads_configured:
-            return
-        _threads_configured = True
-        import tensorflow as tf
-
-        intra = max(1, (os.cpu_count() or 1) // max_jobs())
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(intra)
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, intra))
-        except RuntimeError:
-            pass  # TensorFlow already ran something in this process; its own defaults stay
+    """Share the cores between the jobs that may train at once (before TensorFlow initialises)."""
+    _configure_threads(job_limit())
 
 
-class _Scheduler:
-    """FIFO queue in front of at most `max_jobs()` running jobs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: list[TrainingJob] = []
-        self._queue: deque[TrainingJob] = deque()
-
-    def submit(self, job: TrainingJob) -> None:
-        with self._lock:
-            self._queue.append(job)
-            ready = self._take_ready()
-        for next_job in ready:
-            next_job._launch()
-
-    def done(self, job: TrainingJob) -> None:
-        with self._lock:
-            if job in self._running:
-                self._running.remove(job)
-            ready = self._take_ready()
-        for next_job in ready:
-            next_job._launch()
-
-    def cancel(self, job: TrainingJob) -> bool:
-        """Take a job out of the queue; False when it is already running."""
-        with self._lock:
-            if job in self._queue:
-                self._queue.remove(job)
-                return True
-            return False
-
-    def position(self, job: TrainingJob) -> int | None:
-        with self._lock:
-            return self._queue.index(job) + 1 if job in self._queue else None
-
-    def _take_ready(self) -> list[TrainingJob]:
-        ready = []
-        while self._queue and len(self._running) < max_jobs():
-            ready.append(self._queue.popleft())
-            self._running.append(ready[-1])
-        return ready
-
-
-_scheduler = _Scheduler()
+_scheduler = Scheduler(launch=lambda job: job._launch())
 _registry: dict[int, TrainingJob] = {}
 _registry_lock = threading.Lock()
 
@@ -141,8 +95,17 @@ def _register(job: TrainingJob) -> None:
 class TrainingJob:
     batch_event_interval = 0.1  # seconds between batch events (~10/s); the last batch of an epoch always gets one
 
-    def __init__(self, config: RunConfig, store: RunStore | None = None, name: str | None = None):
+    def __init__(
+        self,
+        config: RunConfig,
+        store: RunStore | None = None,
+        name: str | None = None,
+        *,
+        callbacks: Sequence[Any] = (),
+    ):
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
         self.config = config.validate()
+        self.callbacks = list(callbacks)
         self.store = store if store is not None else RunStore()
         self.run_id = self.store.create_run(config, name)
         self.stop_requested = False  # read by EventCallback after every batch
@@ -150,7 +113,8 @@ class TrainingJob:
         self.replicas: int | None = None  # devices the strategy trains on
         self.started_at: float | None = None  # time.time() when the thread started training
         self.ended_at: float | None = None
-        self._events: list[Event] = []
+        self.samples_trained = 0  # over the whole fit, once it returns
+        self._events = EventBuffer()
         self._status = "queued"
         self._error: str | None = None
         self._summary: dict | None = None
@@ -166,7 +130,7 @@ class TrainingJob:
     # -- the page's side -------------------------------------------------------------------
 
     def start(self) -> TrainingJob:
-        """Queue the job; it trains as soon as fewer than `max_jobs()` jobs are running."""
+        """Queue the job; it trains as soon as fewer jobs than the limit (`set_max_jobs`) are running."""
         if not self._submitted and not self.done:
             self._submitted = True
             _scheduler.submit(self)
@@ -199,6 +163,7 @@ class TrainingJob:
 
     @property
     def summary(self) -> dict | None:
+        """Once the job ended: every key of `summary_keys`, None where there is no value."""
         return self._summary
 
     @property
@@ -208,10 +173,15 @@ class TrainingJob:
 
     @property
     def num_events(self) -> int:
+        """Events so far, including batch events no longer kept: the index of the next event."""
         return len(self._events)
 
     def events_since(self, index: int) -> list[Event]:
-        return self._events[index:]
+        """Kept events from stream index `index` on; continue from `events[-1].index + 1`.
+
+        Every epoch and end event is kept, batch events only for the latest few minutes
+        (`dlapp.events.BATCH_WINDOW`)."""
+        return self._events.since(index)
 
     def progress(self) -> Progress:
         epochs = self.config.train.epochs
@@ -239,14 +209,13 @@ class TrainingJob:
 
     def on_batch(self, data: dict) -> None:
         data["samples_seen"] = self._samples_seen(data["epoch"], data["step"])
-        event = Event("batch", time.time(), data)
-        self._events.append(event)
+        event = self._events.append("batch", data)
         self._latest_batch = {**data, "time": event.time}
 
     def on_epoch(self, data: dict) -> None:
         # The store first: when a page sees the event, the epoch is already saved.
         self.store.add_epoch(self.run_id, data["epoch"], data)
-        self._events.append(Event("epoch", time.time(), data))
+        self._events.append("epoch", data)
 
     def _samples_seen(self, epoch: int, step: int) -> int:
         batch_size = self.config.train.batch_size
@@ -270,87 +239,38 @@ class TrainingJob:
             self._end("failed", metrics={}, seconds=time.perf_counter() - began, samples_per_second=0.0, error=error)
         finally:
             self.ended_at = time.time()
+            self._done.set()  # first: whatever the scheduler does next, wait() returns
             _scheduler.done(self)
-            self._done.set()
 
     def _train(self, began: float) -> None:
-        import keras
-
         from dlapp.callbacks import EventCallback
-        from dlapp.data import prepare
-        from dlapp.distribute import pick_strategy
-        from dlapp.models import build_compiled
+        from dlapp.training import fit_run
 
         configure_threads()
-        train = self.config.train
-        keras.utils.set_random_seed(train.seed)  # thread-local in Keras 3, hence here
-        data = prepare(self.config.data, self.config.model.arch, seed=train.seed)
-        autoencoder = not self.config.is_classifier
-        y_train, y_val, y_test = (
-            (data.x_train, data.x_val, data.x_test) if autoencoder else (data.y_train, data.y_val, data.y_test)
-        )
-        self._train_samples = len(data.x_train)
-        self._steps_per_epoch = math.ceil(len(data.x_train) / train.batch_size)
-
-        strategy = pick_strategy()
-        self.replicas = strategy.num_replicas_in_sync
-        with strategy.scope():
-            model = build_compiled(self.config)
-        validation = (data.x_val, y_val) if len(data.x_val) else None
         events = EventCallback(self, min_interval=self.batch_event_interval)
-        callbacks = [events, *self._extra_callbacks(has_validation=validation is not None)]
-
-        self._fit_started = time.time()
-        fit_began = time.perf_counter()
-        history = model.fit(
-            data.x_train,
-            y_train,
-            batch_size=train.batch_size,
-            epochs=train.epochs,
-            validation_data=validation,
-            callbacks=callbacks,
-            verbose=0,
+        result = fit_run(
+            self.config,
+            callbacks=[events, *self.callbacks],
+            tensorboard_dir=self.store.tensorboard_dir(self.run_id),
+            on_fit_start=self._fit_starting,
         )
-        fit_seconds = time.perf_counter() - fit_began
-        self.history = {name: [float(v) for v in values] for name, values in history.history.items()}
-        samples = self._samples_seen(events.epoch, events.step) if events.step >= 0 else 0
-
-        metrics, confusion = self._test(model, data.x_test, y_test, autoencoder)
-        last_epoch = {name: values[-1] for name, values in self.history.items() if values}
-        self.store.save_model(self.run_id, model)
+        self.history, self.samples_trained = result.history, result.samples_trained
+        self.store.save_model(self.run_id, result.model)
         self._end(
             "stopped" if self.stop_requested else "finished",
-            metrics={**last_epoch, **metrics},
+            metrics=result.metrics,
             seconds=time.perf_counter() - began,
-            samples_per_second=samples / fit_seconds if fit_seconds > 0 else 0.0,
-            confusion=confusion,
+            samples_per_second=result.samples_per_second,
+            confusion=result.confusion,
         )
 
-    def _extra_callbacks(self, has_validation: bool) -> list[Any]:
-        """TensorBoard logs per epoch, and early stopping when the config asks for it."""
-        import keras
-
-        from dlapp.callbacks import EpochTensorBoard
-
-        callbacks: list[Any] = []
-        if _tensorboard_installed():
-            callbacks.append(EpochTensorBoard(str(self.store.tensorboard_dir(self.run_id))))
-        patience = self.config.train.early_stopping
-        if patience > 0:
-            monitor = "val_loss" if has_validation else "loss"
-            callbacks.append(keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True))
-        return callbacks
-
-    def _test(self, model, x_test, y_test, autoencoder: bool) -> tuple[dict[str, float], list[list[int]] | None]:
-        from dlapp.evaluation import confusion_matrix, predict
-
-        batch_size = self.config.train.batch_size
-        scores = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0, return_dict=True)
-        if autoencoder:
-            return {"test_loss": float(scores["loss"]), "test_mse": float(scores["mse"])}, None
-        predictions = predict(model, x_test).argmax(axis=1)
-        confusion = confusion_matrix(y_test, predictions).tolist()
-        return {"test_loss": float(scores["loss"]), "test_accuracy": float(scores["accuracy"])}, confusion
+    def _fit_starting(self, start: FitStart) -> None:
+        self._train_samples, self._steps_per_epoch, self.replicas = (
+            start.train_samples,
+            start.steps_per_epoch,
+            start.replicas,
+        )
+        self._fit_started = time.time()
 
     def _end(
         self,
@@ -380,18 +300,19 @@ class TrainingJob:
             run = self.store.run(self.run_id)
             model_path, epochs_completed = run.model_path, run.epochs_completed
         except Exception:
-            model_path, epochs_completed = None, sum(1 for e in self._events if e.kind == "epoch")
-        summary: dict[str, Any] = {
+            model_path, epochs_completed = None, sum(1 for e in self._events.since(0) if e.kind == "epoch")
+        values = {
+            **metrics,
             "run_id": self.run_id,
             "status": status,
             "epochs_completed": epochs_completed,
-            **{k: metrics[k] for k in ("test_loss", "test_accuracy", "test_mse") if k in metrics},
             "model_path": model_path,
             "seconds": round(seconds, 3),
             "samples_per_second": round(samples_per_second, 1),
         }
+        summary = {key: values.get(key) for key in summary_keys(self.config.is_classifier)}  # None: no value
         self._error, self._summary, self._status = error, summary, status
-        self._events.append(Event(status, time.time(), {"summary": summary, "error": error}))
+        self._events.append(status, {"summary": summary, "error": error})
 
 
 RECORD_RETRY_SECONDS = 2.0
@@ -416,11 +337,6 @@ def _record_when_possible(store: RunStore, run_id: int, error: str, seconds: flo
                 continue
 
     threading.Thread(target=retry, name=f"dlapp-record-{run_id}", daemon=True).start()
-
-
-def _tensorboard_installed() -> bool:
-    """TensorFlow no longer pulls in the `tensorboard` package; without it the logs are skipped, not the run."""
-    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -41,6 +41,7 @@ def import_model(store, filename: str, content: bytes) -> int:
     its shapes that picks the right input layout (the pages only rely on that layout).
     """
     from dlapp.config import ARCHITECTURES, RunConfig
+    from dlapp.data import arch_for_input
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.keras"  # never the uploaded name: it is not ours to trust
@@ -51,8 +52,8 @@ def import_model(store, filename: str, content: bytes) -> int:
     elif tuple(model.output_shape[1:]) != (10,):
         arch = "autoencoder"
     else:
-        arch = "cnn" if len(model.input_shape) == 4 else "mlp"
-    title = Path(filename).stem.replace("\n", " ")[:60] or "model"
+        arch = arch_for_input(model.input_shape)
+    title = " ".join(Path(filename).stem.split())[:60] or "model"  # one line: the run name must fit on one
     run_id = store.create_run(RunConfig.from_flat(arch=arch, dataset="mnist-sample"), name=f"imported {title}")
     store.save_model(run_id, model)
     store.finish_run(run_id, "finished", metrics={}, seconds=0.0, samples_per_second=0.0)

@@ -6,6 +6,8 @@ says which curve is which.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -39,6 +41,30 @@ CLASS_COLORS = (
 )
 
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Reconstruction error (MSE)"}
+LABEL_CHARS = 40  # a legend entry longer than this is cut: a long run name must not push the chart aside
+# Right-to-left overrides and embeddings in a name: kept, but isolated, so they cannot flip what follows.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+def one_line(text: object) -> str:
+    """`text` with its line breaks turned into spaces and any direction override isolated."""
+    line = " ".join(str(text).splitlines())
+    if _BIDI_CONTROLS.search(line):
+        line = FIRST_STRONG_ISOLATE + line + POP_DIRECTIONAL_ISOLATE
+    return line
+
+
+def plain_label(text: object, limit: int = LABEL_CHARS) -> str:
+    """A person-typed `text` for a Plotly legend, hover label or title: one line, `limit` characters, no HTML.
+
+    Plotly renders a subset of HTML in text (`<b>`, `<a href>`, `<br>`) and decodes entities,
+    so escaping `&`, `<` and `>` makes it show the characters typed.
+    """
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(one_line(text), quote=False)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
@@ -106,7 +132,7 @@ def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: st
                     x=x,
                     y=y,
                     mode="lines+markers",
-                    name=f"{label} ({part})",
+                    name=f"{plain_label(label)} ({part})",
                     line={"color": shades[i % len(shades)], "dash": dash, "width": 2},
                 )
     return _layout(fig, METRIC_TITLES.get(metric, metric), height=360, xaxis={"title": "epoch"})

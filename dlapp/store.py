@@ -4,8 +4,13 @@ A training thread writes while page threads read, so every call opens its own sh
 connection; WAL lets readers and the one writer proceed together. Importing this module
 does not import TensorFlow (the home page lists runs).
 
+Reads never write: runs left queued/running by a process that has died are marked
+"interrupted" when the store opens and on `refresh()`, which the pages that must show
+fresh statuses call (see `refresh`). Names are checked by `dlapp.names` on the way in,
+so no caller can store a name that breaks the rule.
+
 Layout of the data directory:
-    runs.sqlite                 runs, epochs and drawings
+    runs.sqlite                 runs, epochs and drawings (`dlapp.drawings`)
     models/run-<id>.keras       the trained (or partially trained) model
     tensorboard/run-<id>/       TensorBoard event files
 """
@@ -26,13 +31,15 @@ from typing import Any
 
 import numpy as np
 
+from dlapp import drawings, liveness
 from dlapp.config import CLASSIFIERS, RunConfig
 from dlapp.errors import StoreError
+from dlapp.names import clean_name, clean_optional_name
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
 DEFAULT_DATA_DIR = "dlapp-data"
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
-ACTIVE = ("queued", "running")
+ACTIVE = ("queued", "running")  # the statuses of a run that is waiting for or holding a training slot
 TMP_PREFIX = ".tmp-run-"  # .tmp-run-<id>-<pid>.keras while a model is being written
 
 SCHEMA = """
@@ -61,18 +68,9 @@ CREATE TABLE IF NOT EXISTS epochs (
     logs TEXT NOT NULL,
     PRIMARY KEY (run_id, epoch)
 );
-CREATE TABLE IF NOT EXISTS drawings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    label INTEGER NOT NULL,
-    image BLOB NOT NULL
-);
 """
-
-RUN_COLUMNS = (
-    "id, name, created, arch, dataset, config, status, metrics, model_path, error, tags, seconds, "
-    "samples_per_second, confusion, pid, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id)"
-)
+RUN_COLUMNS = "runs.*, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id) AS epochs_completed"
+INTERRUPTED_ERROR = "The process training this run ended before it finished."
 
 
 @dataclass(frozen=True)
@@ -119,19 +117,24 @@ class RunStore:
             raise _read_only(self.data_dir) from None
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-        self._mark_interrupted()
+            db.executescript(SCHEMA + drawings.SCHEMA)
+        self._drawings = drawings.Drawings(self._db)
+        self.refresh()
         self._remove_stale_temp_files()
 
     # -- connections ---------------------------------------------------------------------
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection per call, committed on success: safe from any thread."""
+    def _db(self, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+        """A fresh connection per call, committed on success: safe from any thread.
+
+        `readonly` connections refuse to write (PRAGMA query_only), so a read cannot change the file.
+        """
         conn = None
         try:
             conn = sqlite3.connect(self.db_path, timeout=30)
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only=ON" if readonly else "PRAGMA foreign_keys=ON")
             with conn:
                 yield conn
         except sqlite3.DatabaseError as exc:
@@ -162,26 +165,22 @@ class RunStore:
         return self.models_dir / f"run-{int(run_id)}.keras"
 
     def create_run(self, config: RunConfig, name: str | None = None) -> int:
-        """A new run in status "queued", owned by this process."""
-        pid = os.getpid()
+        """A new run in status "queued", owned by this process.
+
+        Without a name (None, "" or only spaces) the run is named `<arch>-<id>`, such as `cnn-7`;
+        a name that breaks the rule in `dlapp.names` raises InvalidName and nothing is stored.
+        """
+        name = clean_optional_name(name)
+        arch = config.model.arch
         with self._db() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started) "
                 "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (
-                    name or "",
-                    _now(),
-                    config.model.arch,
-                    config.data.dataset,
-                    config.to_json(),
-                    pid,
-                    socket.gethostname(),
-                    _process_start(pid),
-                ),
+                (name or "", _now(), arch, config.data.dataset, config.to_json(), *liveness.this_process()),
             )
             run_id = int(cursor.lastrowid)
-            if not name:
-                db.execute("UPDATE runs SET name = ? WHERE id = ?", (f"{config.model.arch}-{run_id}", run_id))
+            if name is None:
+                db.execute("UPDATE runs SET name = ? WHERE id = ?", (default_name(arch, run_id), run_id))
         return run_id
 
     def set_status(self, run_id: int, status: str, error: str | None = None) -> None:
@@ -249,8 +248,7 @@ class RunStore:
     def run(self, run_id: int) -> Run:
         if not -(2**63) <= int(run_id) < 2**63:  # SQLite would raise OverflowError for an id typed by hand
             raise _missing(run_id)
-        self._mark_interrupted()
-        with self._db() as db:
+        with self._db(readonly=True) as db:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
             raise _missing(run_id)
@@ -258,26 +256,25 @@ class RunStore:
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
-        self._mark_interrupted()
-        with self._db() as db:
+        with self._db(readonly=True) as db:
             rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC").fetchall()
         return [_run_from_row(row) for row in rows]
 
     def epochs(self, run_id: int) -> list[dict]:
         """[{"epoch": 0, "loss": ..., "val_loss": ..., ...}, ...] in epoch order."""
-        with self._db() as db:
+        with self._db(readonly=True) as db:
             rows = db.execute("SELECT epoch, logs FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
-            return [{"epoch": epoch, **json.loads(logs)} for epoch, logs in rows.fetchall()]
+            return [{"epoch": row["epoch"], **json.loads(row["logs"])} for row in rows.fetchall()]
 
     def rename(self, run_id: int, name: str) -> None:
-        name = name.strip()
-        if not name:
-            raise ValueError("A run name cannot be empty; type at least one character.")
+        """Give the run a new name; InvalidName (nothing saved) when it breaks the rule in `dlapp.names`."""
+        name = clean_name(name)
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
     def set_tags(self, run_id: int, tags: list[str]) -> None:
-        clean = sorted({t.strip() for t in tags if t.strip()})
+        """Replace the run's tags; blank ones are dropped, and one that breaks the name rule raises InvalidName."""
+        clean = sorted({tag for tag in (clean_optional_name(t, "tag") for t in tags) if tag})
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET tags = ? WHERE id = ?", (json.dumps(clean), run_id))
 
@@ -296,117 +293,76 @@ class RunStore:
         if db.execute(sql, params).rowcount == 0:
             raise _missing(run_id)
 
-    # -- drawings (the person's own labelled test set) -------------------------------------
+    # -- drawings (the person's own labelled test set; see dlapp.drawings) -----------------
 
     def add_drawing(self, label: int, image: np.ndarray) -> int:
-        """Store one (28, 28) float image in [0, 1] with its digit label; returns its id."""
-        image = np.asarray(image, dtype=np.float32)
-        if image.shape != (28, 28):
-            raise ValueError(f"A drawing must be a 28x28 image; got shape {image.shape}.")
-        if not 0 <= int(label) <= 9:
-            raise ValueError(f"A drawing's label must be a digit from 0 to 9; got {label!r}.")
-        with self._db() as db:
-            cursor = db.execute(
-                "INSERT INTO drawings (created, label, image) VALUES (?, ?, ?)",
-                (_now(), int(label), np.clip(image, 0.0, 1.0).tobytes()),
-            )
-            return int(cursor.lastrowid)
+        return self._drawings.add(label, image)
 
     def drawings(self) -> tuple[np.ndarray, np.ndarray]:
-        """All drawings, oldest first: images (n, 28, 28) float32 and labels (n,) int."""
-        with self._db() as db:
-            rows = db.execute("SELECT label, image FROM drawings ORDER BY id").fetchall()
-        images = np.array([np.frombuffer(blob, dtype=np.float32).reshape(28, 28) for _, blob in rows], np.float32)
-        return images.reshape(-1, 28, 28), np.array([label for label, _ in rows], dtype=np.int64)
+        return self._drawings.all()
 
     def drawing_ids(self) -> list[int]:
-        """Ids of the drawings, in the order `drawings()` returns them."""
-        with self._db() as db:
-            return [row[0] for row in db.execute("SELECT id FROM drawings ORDER BY id").fetchall()]
+        return self._drawings.ids()
 
     def delete_drawing(self, drawing_id: int) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM drawings WHERE id = ?", (int(drawing_id),))
+        self._drawings.delete(drawing_id)
 
     # -- crash recovery --------------------------------------------------------------------
 
-    def _mark_interrupted(self) -> None:
-        """Runs left queued/running by a process of this host that no longer exists become "interrupted"."""
-        host = socket.gethostname()
+    def refresh(self) -> int:
+        """Mark runs left queued/running by a process of this host that no longer exists "interrupted".
+
+        The store does this when it opens; a long-lived reader (the app's one store per server)
+        calls it where a page must show fresh statuses, such as the Runs page. It only writes
+        when it finds such a run, and returns how many it marked.
+        """
+        active = ", ".join("?" * len(ACTIVE))
         with self._db() as db:
             rows = db.execute(
-                "SELECT id, pid, pid_started FROM runs WHERE status IN ('queued', 'running') AND hostname = ?",
-                (host,),
+                f"SELECT id, pid, pid_started FROM runs WHERE status IN ({active}) AND hostname = ?",
+                (*ACTIVE, socket.gethostname()),
             ).fetchall()
-            dead = [(run_id,) for run_id, pid, started in rows if not _process_alive(pid, started)]
+            dead = [row["id"] for row in rows if not liveness.process_alive(row["pid"], row["pid_started"])]
             if dead:
                 db.executemany(
-                    "UPDATE runs SET status = 'interrupted', "
-                    "error = 'The process training this run ended before it finished.' WHERE id = ?",
-                    dead,
+                    f"UPDATE runs SET status = 'interrupted', error = ? WHERE id = ? AND status IN ({active})",
+                    [(INTERRUPTED_ERROR, run_id, *ACTIVE) for run_id in dead],
                 )
+        return len(dead)
 
     def _remove_stale_temp_files(self) -> None:
         """Half-written model files of processes that died mid-save."""
         for temp in self.models_dir.glob(f"{TMP_PREFIX}*.keras"):
             pid = temp.stem.rsplit("-", 1)[-1]
-            if not pid.isdigit() or not _process_alive(int(pid), None):
+            if not pid.isdigit() or not liveness.process_alive(int(pid), None):
                 temp.unlink(missing_ok=True)
 
 
-def _run_from_row(row: tuple) -> Run:
-    (run_id, name, created, arch, dataset, config, status, metrics, model_path, error, tags, seconds, sps) = row[:13]
-    confusion, pid, epochs_completed = row[13:]
+def default_name(arch: str, run_id: int) -> str:
+    """The name of a run created without one, such as `cnn-7`."""
+    return f"{arch}-{int(run_id)}"
+
+
+def _run_from_row(row: sqlite3.Row) -> Run:
+    confusion = row["confusion"]
     return Run(
-        id=run_id,
-        name=name,
-        created=created,
-        arch=arch,
-        dataset=dataset,
-        config=RunConfig.from_json(config),
-        status=status,
-        metrics=json.loads(metrics),
-        model_path=model_path,
-        error=error,
-        tags=json.loads(tags),
-        seconds=seconds,
-        samples_per_second=sps,
-        epochs_completed=epochs_completed,
+        id=row["id"],
+        name=row["name"],
+        created=row["created"],
+        arch=row["arch"],
+        dataset=row["dataset"],
+        config=RunConfig.from_json(row["config"]),
+        status=row["status"],
+        metrics=json.loads(row["metrics"]),
+        model_path=row["model_path"],
+        error=row["error"],
+        tags=json.loads(row["tags"]),
+        seconds=row["seconds"],
+        samples_per_second=row["samples_per_second"],
+        epochs_completed=row["epochs_completed"],
         confusion=json.loads(confusion) if confusion else None,
-        pid=pid,
+        pid=row["pid"],
     )
-
-
-def _process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Fields after the parenthesised command name; state is field 3, starttime field 22.
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def _process_alive(pid: int | None, started: str | None) -> bool:
-    if pid is None:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.exists():  # Linux: /proc tells zombies and reused pids apart
-        try:
-            fields = stat.read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            return False
-        if fields[0] in ("Z", "X"):
-            return False
-        return started is None or fields[19] == started
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _nearly_full(folder: Path) -> bool:

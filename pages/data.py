@@ -28,7 +28,7 @@ try:
     with st.spinner("Downloading…" if needs_download else "Loading…"):
         raw = ui.load_dataset(name)
 except DatasetUnavailable as exc:
-    st.error(str(exc), icon=":material/wifi_off:")
+    st.error(ui.escape_markdown(exc), icon=":material/wifi_off:")
     st.button("Use the offline MNIST sample", on_click=use_sample, type="primary")
     st.stop()
 

@@ -64,7 +64,9 @@ with main_col:
                 icon=":material/play_arrow:",
                 width="stretch",
                 disabled=reason is not None,
-                help=reason or "Start training with these settings; it keeps going if you switch pages.",
+                help=ui.escape_markdown(
+                    reason or "Start training with these settings; it keeps going if you switch pages."
+                ),
                 on_click=start_training,
             )
     if reason and not error:
@@ -73,7 +75,7 @@ with main_col:
     if training and not own:
         st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
     if run is not None:
-        st.subheader(f"Run #{run.id}: {run.name}" + ("" if own else " (started elsewhere)"))
+        st.subheader(f"Run #{run.id}: {ui.escape_markdown(run.name)}" + ("" if own else " (started elsewhere)"))
         from dlapp.jobs import get_job
 
         if training and get_job(run.id) is not None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dlapp import bench
+from dlapp.tools import bench, bench_latency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,6 +108,6 @@ def test_bad_bench_flags_exit_2_with_one_line(tmp_path):
 
 
 def test_percentile_and_markdown_helpers():
-    assert bench._percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
-    assert bench._percentile(list(range(101)), 95) == 95.0
+    assert bench_latency._percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert bench_latency._percentile(list(range(101)), 95) == 95.0
     assert bench.parse_archs(" mlp, cnn ") == ("mlp", "cnn")

@@ -115,6 +115,44 @@ def test_evaluate_reproduces_the_stored_test_accuracy(trained):
     assert len(report["confusion"]) == 10 and sum(map(sum, report["confusion"])) == 1000
 
 
+def _wrong_input_model():
+    import keras
+
+    inputs = keras.Input((32, 32, 3))  # loads fine in safe_mode; only the shape check refuses it
+    return keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
+
+
+def _lambda_model():
+    import keras
+
+    inputs = keras.Input((28, 28))
+    scaled = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(scaled)))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_wrong_input_model, "The model takes inputs of shape (32, 32, 3), not 28x28 digits"),
+        (_lambda_model, "The model file contains Python code (a Lambda layer), which dlapp refuses to run"),
+    ],
+    ids=["wrong input shape", "lambda layer"],
+)
+def test_evaluate_refuses_a_crafted_model_file_in_one_sentence(tmp_path, make, message):
+    store = RunStore(tmp_path)
+    run_id = store.create_run(RunConfig.from_flat(arch="mlp"))
+    store.save_model(run_id, make())  # a stored file is checked like an upload: it may have been swapped
+    store.finish_run(run_id, "finished", metrics={}, seconds=1.0, samples_per_second=1.0)
+    result = dlapp(tmp_path, "evaluate", str(run_id))
+    assert result.returncode == 2, result.stderr
+    # TensorFlow's own start-up log lines come first (its C++ logging); dlapp says one line, last.
+    line = result.stderr.strip().splitlines()[-1]
+    assert [text for text in result.stderr.splitlines() if text.startswith("dlapp")] == [line]
+    assert line.startswith(f"dlapp evaluate: error: {message}") and line.endswith(".")
+    assert line.removeprefix("dlapp evaluate: error: ").count(". ") == 0  # one sentence
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def _network_reachable() -> bool:
     try:
         socket.create_connection(data.DOWNLOAD_HOST, timeout=2).close()
@@ -139,6 +177,8 @@ BAD_ARGS = [
     (["train", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
     (["train", "--epochs", "two"], "invalid int value: 'two'"),
     (["train", "--batch-norm", "yes"], "unrecognized arguments: yes"),
+    (["train", "--name", "first\nsecond"], "argument --name: A run name must fit on one line"),
+    (["train", "--name", "x" * 101], "argument --name: A run name can be at most 100 characters; this one has 101"),
     (["evaluate", "999"], "There is no run 999"),
     (["export", "999"], "There is no run 999"),
     (["evaluate", "first"], "invalid int value: 'first'"),

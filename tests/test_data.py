@@ -10,6 +10,7 @@ import pytest
 
 from dlapp import data
 from dlapp.config import DataConfig
+from dlapp.data import arch_for_input, input_shape, shape_for
 from dlapp.errors import DatasetUnavailable
 
 
@@ -135,3 +136,10 @@ def test_host_that_never_answers_times_out(empty_keras_cache, monkeypatch):
     finally:
         for sock in (*fillers, server):
             sock.close()
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "rnn", "resnet", "autoencoder"])
+def test_arch_for_input_picks_a_layout_that_fits_the_models_input(arch):
+    model_input = (None, *input_shape(arch))
+    images = np.zeros((3, 28, 28), np.uint8)
+    assert shape_for(images, arch_for_input(model_input)).shape[1:] == model_input[1:]

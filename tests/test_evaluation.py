@@ -8,7 +8,7 @@ import pytest
 
 from dlapp.config import RunConfig
 from dlapp.data import prepare
-from dlapp.errors import StoreError
+from dlapp.errors import ModelRejected, StoreError
 from dlapp.evaluation import (
     decode_points,
     evaluate_autoencoder,
@@ -103,5 +103,8 @@ def test_load_run_model_uses_the_saved_file(tmp_path, classifier):
     loaded = load_run_model(store, run_id)
     np.testing.assert_allclose(loaded.predict(data.x_test[:20], verbose=0), model.predict(data.x_test[:20], verbose=0))
     store.model_file(run_id).write_bytes(b"not a zip")
-    with pytest.raises(StoreError, match="cannot be loaded"):
+    with pytest.raises(ModelRejected, match="not a Keras model \\(not a zip archive\\)"):
+        load_run_model(store, run_id)
+    store.model_file(run_id).unlink()
+    with pytest.raises(StoreError, match=f"The model file of run {run_id} is missing"):
         load_run_model(store, run_id)

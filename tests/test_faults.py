@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile_names import as_shown
 
 from dlapp import cli
 from dlapp.callbacks import EventCallback
@@ -178,7 +179,7 @@ def test_a_store_turning_read_only_mid_training_fails_the_job_with_one_sentence(
     # keep the Train page busy until the server restarts).
     assert eventually_recorded(fresh, job) == ("failed", job.error)
     at = train_page(fresh.data_dir, job.run_id)
-    assert f"Run #{job.run_id} failed: {job.error}" in [e.value for e in at.error]
+    assert f"Run #{job.run_id} failed: {job.error}" in [as_shown(e.value) for e in at.error]
 
 
 # --- full disk ---------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def test_a_garbage_store_file_is_the_same_sentence_every_time_everywhere(tmp_pat
 def test_a_store_damaged_inside_is_one_sentence(tmp_path):
     store = RunStore(tmp_path)
     for _ in range(300):  # enough rows that the tables span several pages
-        store.create_run(TINY, name="x" * 200)
+        store.create_run(TINY, name="x" * 100)  # the longest name allowed
     for suffix in ("-wal", "-shm"):
         Path(str(store.db_path) + suffix).unlink(missing_ok=True)
     raw = bytearray(store.db_path.read_bytes())
@@ -296,7 +297,7 @@ def test_the_app_shows_a_corrupt_store_as_a_sentence_not_a_traceback(tmp_path, m
     for _ in range(2):  # a rerun gets the same sentence again, it does not loop or crash
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
         assert not at.exception, [e.message for e in at.exception]
-        errors = [e.value for e in at.error]
+        errors = [as_shown(e.value) for e in at.error]
         assert any("is not a dlapp run store (file is corrupt)" in e for e in errors), errors
 
 
@@ -320,7 +321,7 @@ def test_the_train_page_shows_a_failed_run_with_its_error(failed_run):
     data_dir, run_id, error = failed_run
     assert error == "RuntimeError: the callback broke on purpose"
     at = train_page(data_dir, run_id)
-    assert f"Run #{run_id} failed: {error}" in [e.value for e in at.error]
+    assert f"Run #{run_id} failed: {error}" in [as_shown(e.value) for e in at.error]
     train = [b for b in at.button if b.label == "Train"]
     assert train and not train[0].disabled  # a failed run does not block the next one
 

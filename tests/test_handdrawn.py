@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlapp.handdrawn import STYLES, accuracy, accuracy_by_style, draw_digit, drawings, train_cnn
 from dlapp.preprocess import canvas_to_mnist
+from dlapp.tools.handdrawn import accuracy, accuracy_by_style, train_cnn
+from dlapp.tools.procedural_drawings import STYLES, draw_digit, drawings
 
 
 def test_same_seed_same_drawings_other_seed_other_drawings():

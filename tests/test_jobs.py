@@ -14,11 +14,13 @@ from pathlib import Path
 import keras
 import pytest
 
+from dlapp import events
 from dlapp.callbacks import EventCallback
 from dlapp.config import RunConfig
 from dlapp.data import prepare
-from dlapp.jobs import TrainingJob, get_job, max_jobs
+from dlapp.jobs import TrainingJob, get_job, job_limit, max_jobs, set_max_jobs
 from dlapp.models import build_compiled
+from dlapp.scheduler import Scheduler
 from dlapp.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,8 +156,15 @@ class _Gated(TrainingJob):
         super().on_batch(data)
 
 
-def test_a_limit_of_one_runs_jobs_one_after_the_other(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLAPP_MAX_JOBS", "1")
+@pytest.fixture
+def limit_of_one():
+    previous = job_limit()
+    set_max_jobs(1)
+    yield
+    set_max_jobs(previous)
+
+
+def test_a_limit_of_one_runs_jobs_one_after_the_other(tmp_path, limit_of_one):
     store = RunStore(tmp_path)
     config = SMALL.replace(epochs=1)
     first, second, third = (_Gated(config, store) for _ in range(3))
@@ -185,6 +194,62 @@ def test_max_jobs_reads_the_environment(monkeypatch):
         max_jobs()
     monkeypatch.delenv("DLAPP_MAX_JOBS")
     assert max_jobs() == max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_the_limit_is_read_once_so_a_bad_value_later_cannot_hang_wait(tmp_path, limit_of_one, monkeypatch):
+    first = _Gated(SMALL.replace(epochs=1), RunStore(tmp_path)).start()
+    assert first.in_first_batch.wait(120)
+    monkeypatch.setenv("DLAPP_MAX_JOBS", "zero")  # read again when the job ends, this would raise in its thread
+    first.gate.set()
+    first.wait(120)
+    assert first.done and first.status == "finished", first.error
+    second = TrainingJob(SMALL.replace(epochs=1), RunStore(tmp_path)).start()  # the limit in force still holds
+    assert second.wait(120) == "finished", second.error
+
+
+def test_an_error_in_the_scheduler_after_a_job_cannot_hang_wait(tmp_path, monkeypatch):
+    done = Scheduler.done
+    thread_errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(str(args.exc_value)))
+
+    def done_then_raise(self, job):
+        done(self, job)  # the queue moves on as usual, then the bookkeeping breaks
+        raise RuntimeError("the scheduler broke on purpose")
+
+    monkeypatch.setattr(Scheduler, "done", done_then_raise)
+    job = TrainingJob(SMALL.replace(epochs=1), RunStore(tmp_path)).start()
+    job.wait(120)
+    assert job.done and job.status == "finished", job.error
+    deadline = time.monotonic() + 60
+    while not thread_errors and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert thread_errors == ["the scheduler broke on purpose"]
+
+
+def test_a_bad_job_limit_is_one_sentence():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="The job limit must be a whole number of at least 1"):
+            set_max_jobs(bad)
+
+
+def test_a_long_run_keeps_every_epoch_but_a_bounded_window_of_batch_events(tmp_path, monkeypatch):
+    monkeypatch.setattr(events, "BATCH_WINDOW", 10)
+    config = SMALL.replace(train_subset=1000, batch_size=16, epochs=3)  # 57 steps per epoch, 171 batches
+
+    class EveryBatch(TrainingJob):
+        batch_event_interval = 0.0  # an event per batch: far more than the window keeps
+
+    job = EveryBatch(config, RunStore(tmp_path)).start()
+    assert job.wait(300) == "finished", job.error
+    kept = job.events_since(0)
+    batches = [e for e in kept if e.kind == "batch"]
+    assert 10 <= len(batches) <= 20
+    assert [e.data["epoch"] for e in kept if e.kind == "epoch"] == [0, 1, 2]
+    assert job.num_events == 3 * 57 + 3 + 1  # every batch, epoch and the end event were counted
+    assert batches[-1].data["samples_seen"] == 3 * 900 and kept[-1].kind == "finished"
+    assert [e.index for e in kept] == sorted({e.index for e in kept}) and kept[-1].index == job.num_events - 1
+    progress = job.progress()
+    assert (progress.epoch, progress.step, progress.fraction) == (3, 57, 1.0)
 
 
 def test_an_exception_inside_fit_fails_the_run_with_its_text(tmp_path, monkeypatch):

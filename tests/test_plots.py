@@ -96,3 +96,19 @@ def test_latent_scatter_has_one_trace_per_class():
     labels = np.arange(30) % 10
     fig = plots.latent_scatter(points, labels, [str(d) for d in range(10)], "latent code")
     assert [trace.name for trace in fig.data] == [str(d) for d in range(10)]
+
+
+def test_plain_label_shows_html_as_text_on_one_short_line():
+    assert plots.plain_label("<b>bold</b> &amp; <br>") == "&lt;b&gt;bold&lt;/b&gt; &amp;amp; &lt;br&gt;"
+    assert plots.plain_label("two\nlines") == "two lines"
+    long = plots.plain_label("w" * 10_000)
+    assert len(long) == plots.LABEL_CHARS and long.endswith("…")
+    assert plots.plain_label("a\u202eb") == "\u2068a\u202eb\u2069"  # the override ends with the name
+
+
+def test_runs_overlay_legend_shows_run_names_as_text():
+    name = '<a href="http://127.0.0.1:9/x">click</a><img src=x>'
+    fig = plots.runs_overlay({name: [{"epoch": 0, "loss": 1.0}]}, "loss")
+    legend = fig.data[0].name
+    assert "<" not in legend and ">" not in legend
+    assert legend.startswith("&lt;a href=") and legend.endswith(" (train)")

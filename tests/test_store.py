@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -117,6 +118,49 @@ def test_a_run_owned_by_a_dead_process_shows_as_interrupted(tmp_path):
     # Runs of this (living) process stay as they are.
     mine = store.create_run(CONFIG)
     assert RunStore(tmp_path).run(mine).status == "queued"
+
+
+def _dead_run(data_dir) -> int:
+    """A run left "running" by a child process that has exited."""
+    code = (
+        "from dlapp.store import RunStore; from dlapp.config import RunConfig; "
+        f"s = RunStore({str(data_dir)!r}); r = s.create_run(RunConfig()); s.set_status(r, 'running'); print(r)"
+    )
+    return int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def _file_state(store: RunStore) -> tuple:
+    files = [store.db_path, store.db_path.with_name("runs.sqlite-wal")]
+    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
+
+
+def test_reads_never_write_and_refresh_marks_dead_runs(tmp_path):
+    store = RunStore(tmp_path)  # opened before the run's process died: it has not seen that yet
+    dead = _dead_run(tmp_path)
+    watcher = sqlite3.connect(tmp_path / "runs.sqlite")
+    version, state = watcher.execute("PRAGMA data_version").fetchone()[0], _file_state(store)
+
+    assert store.run(dead).status == "running"  # reads show what is stored and change nothing
+    assert [r.status for r in store.runs()] == ["running"]
+    store.epochs(dead), store.drawings(), store.drawing_ids()
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == version
+    assert _file_state(store) == state
+
+    assert store.refresh() == 1
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] != version
+    run = store.run(dead)
+    assert (run.status, run.error) == ("interrupted", "The process training this run ended before it finished.")
+
+    version = watcher.execute("PRAGMA data_version").fetchone()[0]
+    assert store.refresh() == 0  # nothing left to mark: a refresh with nothing to do writes nothing
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == version
+    watcher.close()
+
+
+def test_a_read_connection_refuses_to_write(tmp_path):
+    store = RunStore(tmp_path)
+    with pytest.raises(StoreError), store._db(readonly=True) as db:
+        db.execute("DELETE FROM runs")
 
 
 def test_stale_temp_model_files_of_dead_processes_are_removed(tmp_path):

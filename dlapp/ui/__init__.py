@@ -52,6 +52,7 @@ from dlapp.ui.settings import (
     render_settings,
     visible_fields,
 )
+from dlapp.ui.text import escape_markdown
 from dlapp.ui.training import (
     collect_events,
     is_training,
@@ -76,6 +77,7 @@ __all__ = [
     "config_from_state",
     "dataset_title",
     "duration",
+    "escape_markdown",
     "evaluation_report",
     "field_label",
     "friendly_errors",

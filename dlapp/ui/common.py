@@ -13,12 +13,13 @@ import streamlit as st
 from dlapp import plots
 from dlapp.data import DATASETS, dataset_info, is_cached
 from dlapp.errors import DlappError
+from dlapp.store import ACTIVE
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
 
 
-ACTIVE = ("queued", "running")
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
     "running": ":material/directions_run:",
@@ -131,7 +132,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except (DlappError, ValueError) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(escape_markdown(str(exc)), icon=":material/block:")
 
 
 def page_setup(title: str) -> None:

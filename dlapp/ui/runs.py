@@ -10,6 +10,7 @@ import streamlit as st
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
@@ -100,7 +101,7 @@ def render_downloads(run: Run) -> None:
     except ImportError:
         script, reason = "", "The script generator is not installed in this version of dlapp."
     except (DlappError, ValueError) as exc:
-        script, reason = "", str(exc)
+        script, reason = "", escape_markdown(exc)  # shown as help and caption: Markdown
     st.download_button(
         "Download Keras script (.py)",
         data=script,

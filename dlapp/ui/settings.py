@@ -9,6 +9,7 @@ import streamlit as st
 from dlapp.config import ARCH_FIELDS, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS
 from dlapp.ui.common import ARCH_TITLES, field_label, keras_ready
+from dlapp.ui.text import escape_markdown
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
 DATA_FIELDS = ("validation_split", "train_subset")
@@ -101,12 +102,12 @@ def render_settings() -> tuple[RunConfig | None, str | None]:
                 with left if i % 2 == 0 else right:
                     render_field(name)
                     if name == bad_field:
-                        st.error(error, icon=":material/edit:")
+                        st.error(escape_markdown(error), icon=":material/edit:")
             for name in names[1:]:
                 if name not in grid:
                     render_field(name)
     if error and bad_field not in shown:
-        st.error(error, icon=":material/edit:")
+        st.error(escape_markdown(error), icon=":material/edit:")
     return config, error
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dlapp import plots
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration
+from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
@@ -24,7 +25,7 @@ def _event_cache(run_id: int) -> dict:
 def collect_events(job) -> dict:
     cache = _event_cache(job.run_id)
     for event in job.events_since(cache["index"]):
-        cache["index"] += 1
+        cache["index"] = event.index + 1  # dropped batch events leave gaps: never count
         data = event.data
         if event.kind == "batch":
             steps = max(int(data.get("steps") or 1), 1)
@@ -115,7 +116,7 @@ def render_run_result(store: RunStore, run: Run) -> None:
     """A finished (or stopped, failed, interrupted) run: status, test metrics, curves."""
     icon = STATUS_ICONS.get(run.status, "")
     if run.status == "failed":
-        st.error(f"Run #{run.id} failed: {run.error or 'no detail recorded'}", icon=":material/error:")
+        st.error(f"Run #{run.id} failed: {escape_markdown(run.error or 'no detail recorded')}", icon=":material/error:")
     elif run.status == "interrupted":
         st.warning(f"Run #{run.id} was interrupted (the server stopped while it trained).", icon=":material/warning:")
     elif run.status == "stopped":

@@ -1,0 +1,106 @@
+"""How many training jobs run at once in this process, and the queue in front of them.
+
+The limit is read from $DLAPP_MAX_JOBS once, when the first job is queued (a job's thread never
+reads the environment), and can be set afterwards (`dlapp.jobs.set_max_jobs`, for tests).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+MAX_JOBS_ENV = "DLAPP_MAX_JOBS"
+
+
+def max_jobs() -> int:
+    """How many jobs may train at once in this process: $DLAPP_MAX_JOBS, else half the cores (at least 1)."""
+    raw = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not raw:
+        return max(1, (os.cpu_count() or 1) // 2)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_JOBS_ENV} must be a whole number of at least 1; got {raw!r}.")
+    return int(raw)
+
+
+_threads_lock = threading.Lock()
+_threads_configured = False
+
+
+def configure_threads(jobs_at_once: int) -> None:
+    """Share the cores between `jobs_at_once` concurrent jobs; only possible before TensorFlow initialises."""
+    global _threads_configured
+    with _threads_lock:
+        if _threads_configured:
+            return
+        _threads_configured = True
+        import tensorflow as tf
+
+        intra = max(1, (os.cpu_count() or 1) // jobs_at_once)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(intra)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, intra))
+        except RuntimeError:
+            pass  # TensorFlow already ran something in this process; its own defaults stay
+
+
+class Scheduler:
+    """FIFO queue in front of at most `limit` running jobs; `launch(job)` starts one."""
+
+    def __init__(self, launch: Callable[[Any], None], limit: int | None = None) -> None:
+        self._launch = launch
+        self._lock = threading.Lock()
+        self._running: list[Any] = []
+        self._queue: deque[Any] = deque()
+        self._limit = limit  # None until the first job: then read from $DLAPP_MAX_JOBS once
+
+    @property
+    def limit(self) -> int:
+        if self._limit is None:
+            self._limit = max_jobs()  # a bad value raises here, in the caller of start(), not in a thread
+        return self._limit
+
+    def set_limit(self, limit: int) -> None:
+        with self._lock:
+            self._limit = limit
+            ready = self._take_ready()
+        self._launch_all(ready)
+
+    def submit(self, job: Any) -> None:
+        with self._lock:
+            self.limit  # noqa: B018 - read before queueing: a limit that cannot be read strands no job
+            self._queue.append(job)
+            ready = self._take_ready()
+        self._launch_all(ready)
+
+    def done(self, job: Any) -> None:
+        with self._lock:
+            if job in self._running:
+                self._running.remove(job)
+            ready = self._take_ready()
+        self._launch_all(ready)
+
+    def _launch_all(self, jobs: list[Any]) -> None:
+        for job in jobs:
+            self._launch(job)
+
+    def cancel(self, job: Any) -> bool:
+        """Take a job out of the queue; False when it is already running."""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                return True
+            return False
+
+    def position(self, job: Any) -> int | None:
+        with self._lock:
+            return self._queue.index(job) + 1 if job in self._queue else None
+
+    def _take_ready(self) -> list[Any]:
+        ready = []
+        while self._queue and len(self._running) < self.limit:
+            ready.append(self._queue.popleft())
+            self._running.append(ready[-1])
+        return ready

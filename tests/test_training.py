@@ -1,0 +1,68 @@
+"""fit_run, the one training recipe: real fits of a tiny MLP on the bundled sample."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+from dlapp.config import RunConfig
+from dlapp.data import prepare
+from dlapp.training import FitStart, fit_run
+
+SMALL = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, epochs=1, batch_size=32)
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    def __init__(self, step: int):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.step:
+            self.model.stop_training = True
+
+
+def test_a_fit_reports_its_start_history_test_metrics_and_samples():
+    starts = []
+    result = fit_run(SMALL, on_fit_start=starts.append)
+    assert starts == [FitStart(train_samples=270, steps_per_epoch=9, replicas=1)]
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert result.metrics["val_loss"] == result.history["val_loss"][-1]
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
+    assert sum(map(sum, result.confusion)) == 1000  # the sample's whole test set
+    assert result.samples_trained == 270 and result.samples_per_second > 0
+
+
+def test_a_stopped_fit_counts_its_samples_to_the_last_batch():
+    result = fit_run(SMALL.replace(epochs=3), callbacks=[_StopAfter(step=2)])
+    assert result.samples_trained == 3 * 32
+    assert len(result.history["loss"]) == 1 and "test_loss" in result.metrics
+
+
+def test_a_model_continues_from_its_epoch_on_other_data():
+    first = fit_run(SMALL)
+    data = prepare(SMALL.data, "mlp", seed=0)
+    few = dataclasses.replace(data, x_train=data.x_train[:64], y_train=data.y_train[:64])
+    epochs = _Epochs()
+    second = fit_run(SMALL.replace(epochs=2), model=first.model, initial_epoch=1, data=few, callbacks=[epochs])
+    assert second.model is first.model
+    assert epochs.seen == [1, 2]  # numbered on from the first fit
+    assert second.train_samples == 64 and second.samples_trained == 2 * 64
+    assert len(second.history["loss"]) == 2
+
+
+def test_an_autoencoder_fit_reports_test_mse_and_no_confusion():
+    config = RunConfig.from_flat(arch="autoencoder", encoder_units=(16,), latent_dim=2, train_subset=200, epochs=1)
+    result = fit_run(config)
+    assert "test_mse" in result.metrics and "test_accuracy" not in result.metrics
+    assert result.confusion is None
