@@ -10,15 +10,16 @@ from typing import Any
 
 import numpy as np
 
-# Measured in one process, interleaved rounds, medians of samples/s against the NumPy path
-# (mnist-sample, 3,600 training images, batch 32, float32; 2-core Xeon shared with other work,
-# load average 7-15): see the README's measured section for the whole table.
+# Measured in one process, interleaved rounds, medians of samples/s against Keras's NumPy path
+# (mnist-sample, 3,600 training images, batch 32, float32; 2-core Xeon shared with other work at
+# load average 15-29, so each number moved by +-20% between runs). tf.data alone, then with
+# the batches-per-call that `dlapp.models.STEPS_PER_EXECUTION` picks:
 USE_TF_DATA: dict[str, bool] = {
-    "mlp": True,  # 1.93x: Keras's per-batch slicing of the arrays costs more than the small model's step
-    "cnn": False,  # 0.82x: compute-bound; the pipeline only adds its own threads on 2 busy cores
-    "rnn": False,  # 0.98x
-    "autoencoder": True,
-    "resnet": False,
+    "mlp": True,  # 1.26-1.93x; 2.5-3.3x with 8 batches per call: Keras's per-batch slicing costs more than the step
+    "cnn": True,  # 1.02-1.14x; 1.26-1.58x with 8 per call (a first run said 0.82x at load 12: noise)
+    "rnn": True,  # 1.34-1.43x (0.98x in a first run); 2.2x with XLA and 8 per call
+    "autoencoder": True,  # 1.38-1.76x; 2.2-2.5x with 8 per call
+    "resnet": True,  # 1.10-1.22x; 1.07-1.24x with 8 per call, so it stays at 1
 }
 
 

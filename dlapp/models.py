@@ -262,17 +262,18 @@ def loss_and_metrics(config: RunConfig) -> tuple[str, list[str]]:
 
 
 # How each architecture compiles, chosen from measurements in one process: interleaved rounds,
-# medians of samples/s against Keras's defaults (jit off, one batch per call), mnist-sample's
-# 3,600 training images, batch 32, float32, on a 2-core Xeon without bf16 shared with other
-# work (load average 7-20, so +-15% noise):
-#   jit_compile (XLA) alone:      mlp 0.90x  cnn 0.36x  rnn 1.27x  autoencoder 1.26x  resnet RESNET_JIT
-#   8 batches per call alone:     mlp 1.53x  cnn 0.93x  rnn 1.23x  autoencoder 1.34x
-#   with the tf.data input, 8 per call: mlp 3.27x, autoencoder 2.17x; XLA on top of that: 0.89x, 1.57x.
-# XLA fuses the LSTM's per-step work; it loses to oneDNN's convolutions by ~3x.
+# medians of samples/s against Keras's defaults (jit off, one batch per call, NumPy input),
+# mnist-sample's 3,600 training images, batch 32, float32, on a 2-core Xeon without bf16
+# shared with other work (load average 7-29, so +-20% noise between runs):
+#   jit_compile (XLA), NumPy input:  mlp 0.90x  cnn 0.36x  rnn 1.27x  autoencoder 1.26x  resnet 0.33x
+#   8 batches per call, NumPy input: mlp 1.53x  cnn 0.53-0.93x  rnn 1.23x  autoencoder 1.34x  resnet 0.82-0.94x
+#   tf.data + 8 per call:            mlp 2.5-3.3x  cnn 1.26-1.58x  rnn 1.4-2.0x  autoencoder 2.2-2.5x  resnet 1.07-1.24x
+#   tf.data + 8 per call + XLA:      mlp 0.89-1.5x  rnn 2.2x  autoencoder 1.6x
+# XLA fuses the LSTM's per-step work but loses to oneDNN's convolutions by ~3x.
 JIT_COMPILE = {"mlp": False, "cnn": False, "rnn": True, "autoencoder": False, "resnet": False}
-# Batches run per call into TensorFlow: fewer Python round trips for small models. Callbacks
-# (progress events, Stop) then see every 8th batch, a few milliseconds apart.
-STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 8, "autoencoder": 8, "resnet": 1}
+# Batches run per call into TensorFlow: fewer Python round trips per batch. Callbacks (progress
+# events, Stop) then run after every 8th batch, a few milliseconds apart.
+STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 8, "rnn": 8, "autoencoder": 8, "resnet": 1}
 
 
 def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
