@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from dlapp.config import PRECISIONS
+from dlapp.config import PRECISIONS, RunConfig
 from dlapp.errors import DlappError
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -79,6 +79,21 @@ def describe_policy(policy: str, *, gpu: bool | None = None) -> str:
     """'bfloat16 on this CPU', 'float16 on the GPU', 'float32 on this CPU': what a person reads."""
     on_gpu = has_cuda_gpu() if gpu is None else gpu
     return f"{COMPUTE_DTYPES[policy]} on {'the GPU' if on_gpu else 'this CPU'}"
+
+
+def precision_caption(choice: str) -> str:
+    """What the Train page says under the setting: the format it trains in here, and any warning."""
+    policy = resolve_precision(choice)
+    said = f"Trains in {describe_policy(policy)}."
+    if choice == "auto":
+        said = f"Auto: trains in {describe_policy(policy)}."
+    warning = precision_warning(choice)
+    return f"{said} {warning}" if warning else said
+
+
+def with_resolved_precision(config: RunConfig) -> RunConfig:
+    """The config with `auto` replaced by the policy it resolves to here, as a run stores it."""
+    return config.replace(precision=resolve_precision(config.train.precision))
 
 
 @contextlib.contextmanager

@@ -170,3 +170,24 @@ def test_a_nan_loss_under_reduced_precision_stops_the_fit_and_says_use_float32()
     with pytest.raises(LossNotFinite, match=r"under mixed_bfloat16.*set precision to float32 and train again\.$"):
         check_loss_finite(history.history, "mixed_bfloat16")
     check_loss_finite({"loss": [0.5, 0.4]}, "mixed_bfloat16")  # finite: nothing to say
+
+
+def test_the_train_page_caption_says_the_format_and_warns_once(monkeypatch):
+    from dlapp import precision
+
+    monkeypatch.setattr(precision, "has_cuda_gpu", lambda: False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda cpuinfo_text=None: {"avx2", "avx512f"})
+    assert precision.precision_caption("auto") == "Auto: trains in float32 on this CPU."
+    assert precision.precision_caption("float32") == "Trains in float32 on this CPU."
+    caption = precision.precision_caption("mixed_bfloat16")
+    assert caption.startswith("Trains in bfloat16 on this CPU. This CPU has no bfloat16 instructions")
+    monkeypatch.setattr(precision, "cpu_flags", lambda cpuinfo_text=None: {"avx512_bf16"})
+    assert precision.precision_caption("auto") == "Auto: trains in bfloat16 on this CPU."
+
+
+def test_a_run_stores_the_policy_auto_resolved_to(monkeypatch):
+    from dlapp import precision
+
+    monkeypatch.setattr(precision, "has_cuda_gpu", lambda: True)
+    assert precision.with_resolved_precision(RunConfig()).train.precision == "mixed_float16"
+    assert precision.with_resolved_precision(RunConfig.from_flat(precision="float32")).train.precision == "float32"
