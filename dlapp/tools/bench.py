@@ -6,6 +6,9 @@ What it measures, and how it keeps a busy (shared, 2-core) machine from lying:
   logs) against a bare fit of the same config, data and batch size, in this process, rounds
   interleaved (`bench_throughput.py`). Each fit is also clocked in process CPU seconds, which
   other processes on the machine barely disturb; the target is judged on that ratio.
+- Faster than a plain Keras fit (`bench_speed.py`): `fit_run` per architecture and precision
+  against a bare float32 `model.fit` of the same model and batch size; test accuracy per
+  precision over seeds; one epoch's time on the 60,000-image timing set.
 - Canvas (280x280 RGBA) -> probabilities and saliency latency for the default CNN (`bench_latency.py`).
 - Cold load of the bundled sample (in a fresh interpreter, so no cache helps), the time to build
   each default model, the first batch event after start(), and the peak memory of a training run
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dlapp.config import ARCHITECTURES, RunConfig
+from dlapp.tools import bench_speed
 from dlapp.tools.bench_latency import latency
 from dlapp.tools.bench_startup import build_times, child_run, first_batch_warm, sample_load_time
 from dlapp.tools.bench_throughput import throughput
@@ -53,6 +57,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="Timed bare/job pairs per architecture (default 5).")
     parser.add_argument("--calls", type=int, default=200, help="Calls per latency measurement (default 200).")
+    bench_speed.add_speed_arguments(parser)
 
 
 def parse_archs(text: str) -> tuple[str, ...]:
@@ -82,6 +87,7 @@ def settings_from_args(args) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "calls": args.calls,
+        **bench_speed.speed_settings(args),
     }
 
 
@@ -101,6 +107,9 @@ def run_bench(
     batch_size: int,
     rounds: int = 3,
     calls: int = 200,
+    precisions: Sequence[str] = ("auto",),
+    seeds: int = 0,
+    timing_size: int = 0,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Every measurement, as one JSON-ready dict (see the module docstring)."""
@@ -116,8 +125,11 @@ def run_bench(
             "batch_size": batch_size,
             "rounds": rounds,
             "calls": calls,
+            "precisions": list(precisions),
+            "seeds": seeds,
+            "timing_size": timing_size,
         },
-        "targets": TARGETS,
+        "targets": {**TARGETS, **bench_speed.SPEED_TARGETS},
     }
     with tempfile.TemporaryDirectory(prefix="dlapp-bench-") as folder:
         log("cold load of the bundled sample (fresh interpreters)")
@@ -129,6 +141,9 @@ def run_bench(
             log(f"throughput of {arch}: warm-up, then {rounds} interleaved bare/job rounds")
             config = base_config(arch, train_subset, epochs, batch_size)
             results["throughput"][arch] = throughput(config, Path(folder) / "store", rounds)
+        configs = {arch: base_config(arch, train_subset, epochs, batch_size) for arch in archs}
+        speed = {"precisions": precisions, "seeds": seeds, "timing_size": timing_size}
+        results.update(bench_speed.run_speed(configs, speed, rounds, log))
         log(f"canvas -> probabilities and saliency latency of the default CNN ({calls} calls)")
         results["latency_ms"] = latency(calls)
         log("first batch event of the default MLP, in this (warm) process")
@@ -164,6 +179,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     ok["sample_load"] = results["sample_load"]["load_s"] < TARGETS["sample_load_s"]
     ok.update({f"build_{arch}": s < TARGETS["build_s"] for arch, s in results["build_s"].items()})
     ok["first_batch"] = results["first_batch_s"]["warm"] < TARGETS["first_batch_s"]
+    ok.update(bench_speed.speed_verdicts(results))
     return ok
 
 
@@ -219,6 +235,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     for arch, mb in results["peak_rss_mb"].items():
         row(f"{arch}: peak RSS of a training run", f"{mb:,.0f} MB", "", None)
+    for name, value, target, met in bench_speed.speed_rows(results):
+        row(name, value, target, met)
     return "\n".join(lines)
 
 
