@@ -104,10 +104,14 @@ class TrainingJob:
         callbacks: Sequence[Any] = (),
     ):
         """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
-        self.config = config.validate()
+        from dlapp.precision import with_resolved_precision
+
+        configure_threads()  # before the GPU check below starts TensorFlow
+        # The store keeps the policy this run trains in ("auto" resolved here), so the run says what it used.
+        self.config = with_resolved_precision(config.validate())
         self.callbacks = list(callbacks)
         self.store = store if store is not None else RunStore()
-        self.run_id = self.store.create_run(config, name)
+        self.run_id = self.store.create_run(self.config, name)
         self.stop_requested = False  # read by EventCallback after every batch
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on
