@@ -8,10 +8,11 @@ import streamlit as st
 
 from dlapp.config import ARCH_FIELDS, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS
+from dlapp.precision import precision_caption
 from dlapp.ui.common import ARCH_TITLES, field_label, keras_ready
 from dlapp.ui.text import escape_markdown
 
-TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
+TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed", "precision")
 DATA_FIELDS = ("validation_split", "train_subset")
 AUGMENT_FIELDS = ("augment_shift", "augment_rotation", "augment_zoom")
 KEY = "cfg_"  # session-state prefix of the settings widgets
@@ -101,6 +102,8 @@ def render_settings() -> tuple[RunConfig | None, str | None]:
             for i, name in enumerate(grid):
                 with left if i % 2 == 0 else right:
                     render_field(name)
+                    if name == "precision":  # what auto picks here, or why a hand-picked one will be slow
+                        st.caption(precision_caption(st.session_state[KEY + name]))
                     if name == bad_field:
                         st.error(escape_markdown(error), icon=":material/edit:")
             for name in names[1:]:
