@@ -16,7 +16,7 @@ import numpy as np
 # the batches-per-call that `dlapp.models.STEPS_PER_EXECUTION` picks:
 USE_TF_DATA: dict[str, bool] = {
     "mlp": True,  # 1.26-1.93x; 2.5-3.3x with 8 batches per call: Keras's per-batch slicing costs more than the step
-    "cnn": True,  # 1.02-1.14x; 1.26-1.58x with 8 per call (a first run said 0.82x at load 12: noise)
+    "cnn": True,  # 0.75-1.14x alone (two runs); 1.26-1.58x with 8 per call
     "rnn": True,  # 1.34-1.43x (0.98x in a first run); 2.2x with XLA and 8 per call
     "autoencoder": True,  # 1.38-1.76x; 2.2-2.5x with 8 per call
     "resnet": True,  # 1.10-1.22x; 1.07-1.24x with 8 per call, so it stays at 1

@@ -266,7 +266,7 @@ def loss_and_metrics(config: RunConfig) -> tuple[str, list[str]]:
 # mnist-sample's 3,600 training images, batch 32, float32, on a 2-core Xeon without bf16
 # shared with other work (load average 7-29, so +-20% noise between runs):
 #   jit_compile (XLA), NumPy input:  mlp 0.90x  cnn 0.36x  rnn 1.27x  autoencoder 1.26x  resnet 0.33x
-#   8 batches per call, NumPy input: mlp 1.53x  cnn 0.53-0.93x  rnn 1.23x  autoencoder 1.34x  resnet 0.82-0.94x
+#   8 batches per call, NumPy input: mlp 1.53x  cnn 0.53-0.93x  rnn 1.23x  autoencoder 1.34x  resnet 0.82-1.25x
 #   tf.data + 8 per call:            mlp 2.5-3.3x  cnn 1.26-1.58x  rnn 1.4-2.0x  autoencoder 2.2-2.5x  resnet 1.07-1.24x
 #   tf.data + 8 per call + XLA:      mlp 0.89-1.5x  rnn 2.2x  autoencoder 1.6x
 # XLA fuses the LSTM's per-step work but loses to oneDNN's convolutions by ~3x.
