@@ -8,7 +8,8 @@ import streamlit as st
 
 from dlapp import ui
 
-st.set_page_config(page_title="dlapp", page_icon=":material/neurology:", layout="wide")
+# An emoji icon is drawn by the browser itself; a :material/...: one is fetched from a font server, offline too.
+st.set_page_config(page_title="dlapp", page_icon="🧠", layout="wide")
 
 
 def home() -> None:
@@ -29,6 +30,7 @@ def home() -> None:
                 (PAGES["evaluate"], "where it goes wrong"),
                 (PAGES["draw"], "test it on your own digit"),
                 (PAGES["runs"], "compare and download"),
+                (PAGES["experiments"], "compare settings side by side"),
             ):
                 st.page_link(page, label=f"{page.title}: {what}", icon=page.icon)
             st.subheader("Data")
@@ -54,6 +56,7 @@ PAGES = {
     "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     "draw": st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    "experiments": st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 }
 
 st.navigation(list(PAGES.values())).run()

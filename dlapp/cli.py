@@ -16,8 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from dlapp import experiment_cli
 from dlapp.cli_progress import is_number as _is_number
-from dlapp.config import RunConfig, all_fields, describe_range, parse_int_list
+from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
 from dlapp.names import MAX_NAME_LENGTH, clean_optional_name
 
@@ -81,15 +82,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     try:
         return RunConfig.from_flat(**given).validate()
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
 
 
-def _as_flags(message: str) -> str:
-    """Config error messages name fields (batch_size); on the command line, name the flag (--batch-size)."""
-    for name in sorted(all_fields(), key=len, reverse=True):
-        if message.startswith(name + " "):
-            return _flag(name) + message[len(name) :]
-    return message
+def _as_flags(exc: ValueError) -> str:
+    """A config error names the field (batch_size); on the command line, name the flag (--batch-size)."""
+    return exc.worded(_flag(exc.field)) if isinstance(exc, ConfigError) else str(exc)
 
 
 def _run_name(text: str) -> str | None:
@@ -127,7 +125,8 @@ def build_parser() -> OneLineParser:
     )
     _add_config_flags(train)
 
-    commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    runs = commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
+    experiment_cli.add_commands(commands, common, runs)
 
     evaluate = commands.add_parser(
         "evaluate", parents=[common], allow_abbrev=False, help="Evaluate a run's model on its test set."
@@ -166,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "export": cmd_export,
         "bench": cmd_bench,
+        **experiment_cli.COMMANDS,
     }
     command = commands[args.command]
     try:
@@ -245,6 +245,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from dlapp.store import RunStore
 
     runs = RunStore(args.data_dir).runs()
+    if args.csv:
+        return experiment_cli.print_runs_csv(args, RunStore(args.data_dir), runs, [_run_row(run) for run in runs])
     if args.json:
         print(json.dumps(_jsonable([_run_row(run) for run in runs])))
         return EXIT_OK
@@ -344,7 +346,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         bench.settings_from_args(args)
     except ValueError as exc:
-        raise UsageError(_as_flags(str(exc))) from None
+        raise UsageError(_as_flags(exc)) from None
     return bench.cmd_bench(args)
 
 

@@ -35,6 +35,27 @@ ARCH_FIELDS: dict[str, tuple[str, ...]] = {
     "resnet": ("resnet_stages", "resnet_blocks", "resnet_width", "activation", "dropout", "l2"),
 }
 
+
+class ConfigError(ValueError):
+    """A setting outside what its field allows. The page and the CLI reword it from the attributes.
+
+    field: the flat field name (`learning_rate`); value: what was given; allowed: what is
+    accepted, as words (`greater than 0 and at most 10`). `template` places those three;
+    `{name}` is the field as the reader knows it, so each front end names it in its own words.
+    """
+
+    def __init__(
+        self, field: str, value: Any, allowed: str, template: str = "{name} must be {allowed}; {given} {value}."
+    ) -> None:
+        self.field, self.value, self.allowed, self.template = field, value, allowed, template
+        super().__init__(self.worded(field))
+
+    def worded(self, name: str, given: str = "got", value: str | None = None) -> str:
+        """The sentence with the field called `name` and the value introduced by `given` ("you typed")."""
+        shown = repr(self.value) if value is None else value
+        return self.template.format(name=name, allowed=self.allowed, given=given, value=shown)
+
+
 MAX_UNITS = 4096
 MAX_LAYERS = 8
 MAX_POOLED_BLOCKS = 4  # 28 -> 14 -> 7 -> 3 -> 1 px
@@ -131,15 +152,19 @@ class RunConfig:
         return self.model.arch in CLASSIFIERS
 
     def validate(self) -> RunConfig:
-        """Raise ValueError naming the first bad field, its value and what is allowed."""
+        """Raise ConfigError (a ValueError) naming the first bad field, its value and what is allowed."""
         for part in (self.data, self.model, self.train):
             for f in dataclasses.fields(part):
                 _check(f, getattr(part, f.name))
         pooled = self.model.arch == "cnn" and self.model.pooling != "none"
         if pooled and len(self.model.conv_filters) > MAX_POOLED_BLOCKS:
-            raise ValueError(
-                f"conv_filters has {len(self.model.conv_filters)} blocks, but pooling halves the 28 px image "
-                f"each time, so at most {MAX_POOLED_BLOCKS} fit; remove blocks or set pooling to none."
+            blocks = len(self.model.conv_filters)
+            raise ConfigError(
+                "conv_filters",
+                self.model.conv_filters,
+                f"at most {MAX_POOLED_BLOCKS} blocks",
+                f"{{name}} has {blocks} blocks, but pooling halves the 28 px image each time, "
+                f"so {{allowed}} fit; remove blocks or set pooling to none.",
             )
         return self
 
@@ -250,12 +275,16 @@ def _whole(value: Any) -> Any:
     return value
 
 
+INT_LIST_ALLOWED = "whole numbers separated by commas, like '128, 64'"
+
+
 def parse_int_list(name: str, text: str) -> tuple[int, ...]:
-    """'128, 64' -> (128, 64); anything else raises ValueError naming the field."""
+    """'128, 64' -> (128, 64); anything else ('128,,64', '128, x', '') raises ConfigError naming the field."""
     try:
-        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+        # An empty part ("128,,64") is a typo, not a layer to drop: refused like any other bad part.
+        return tuple(int(part) for part in text.replace(" ", "").split(","))
     except ValueError:
-        raise ValueError(f"{name} must be whole numbers separated by commas, like '128, 64'; got {text!r}.") from None
+        raise ConfigError(name, text, INT_LIST_ALLOWED) from None
 
 
 def _check(f: dataclasses.Field, value: Any) -> None:
@@ -263,9 +292,10 @@ def _check(f: dataclasses.Field, value: Any) -> None:
     default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
     if meta.get("items"):
         if not isinstance(value, tuple) or not value:
-            raise ValueError(f"{f.name} must be a list of 1 to {MAX_LAYERS} sizes; got {value!r}.")
+            raise ConfigError(f.name, value, f"a list of 1 to {MAX_LAYERS} sizes")
         if len(value) > MAX_LAYERS:
-            raise ValueError(f"{f.name} has {len(value)} layers; at most {MAX_LAYERS} are allowed.")
+            template = f"{{name}} has {len(value)} layers; {{allowed}} are allowed."
+            raise ConfigError(f.name, value, f"at most {MAX_LAYERS}", template)
         for item in value:
             _check_scalar(f.name, item, int, meta)
         return
@@ -275,24 +305,23 @@ def _check(f: dataclasses.Field, value: Any) -> None:
 def _check_scalar(name: str, value: Any, kind: type, meta: dict) -> None:
     if "choices" in meta:
         if value not in meta["choices"]:
-            allowed = ", ".join(meta["choices"])
-            raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+            raise ConfigError(name, value, "one of " + ", ".join(meta["choices"]))
         return
     if kind is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false; got {value!r}.")
+            raise ConfigError(name, value, "true or false")
         return
     numeric_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     # A float, even 3.0, is refused for a whole-number field: Keras fails on epochs=3.0 later, far from here.
     if kind is int and not (numeric_ok and isinstance(value, int)):
-        raise ValueError(f"{name} must be a whole number; got {value!r}.")
+        raise ConfigError(name, value, "a whole number")
     if not numeric_ok or value != value:  # value != value catches NaN
-        raise ValueError(f"{name} must be a number; got {value!r}.")
+        raise ConfigError(name, value, "a number")
     low, high = meta.get("low"), meta.get("high")
     too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
     too_high = high is not None and (value >= high if meta.get("high_open") else value > high)
     if too_low or too_high:
-        raise ValueError(f"{name} must be {describe_range(meta)}; got {value!r}.")
+        raise ConfigError(name, value, describe_range(meta))
 
 
 def describe_range(meta: dict) -> str:

@@ -109,14 +109,18 @@ def training_curve(
         y = [e.get(key) for e in epochs]
         if any(v is not None for v in y):
             fig.add_scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color, "width": 2.5})
-    xaxis = {"title": "epoch", "rangemode": "tozero"}
+    # No axis title: "epoch" is in the chart's title, which leaves the space under the ticks to the legend.
+    # Whole epochs; a tick per epoch only while there are few (at 20 in a phone-wide chart they overlap).
+    xaxis = {"rangemode": "tozero", "tickformat": "d", "nticks": 8}
     if total_epochs:
         xaxis["range"] = [0, total_epochs + 0.2]
-    if total_epochs and total_epochs <= 20:
+    if total_epochs and total_epochs <= 8:
         xaxis["dtick"] = 1
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
-    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0}
-    return _layout(fig, METRIC_TITLES.get(metric, metric), xaxis=xaxis, yaxis=yaxis, legend=bottom_legend)
+    # Under the plot (automargin keeps it clear of the ticks, and it wraps downwards on a phone).
+    bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
+    title = f"{METRIC_TITLES.get(metric, metric)} per epoch"
+    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend)
 
 
 def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str) -> go.Figure:
@@ -202,8 +206,22 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
             texttemplate="%{text}",
             colorscale="Blues",
             showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+            hoverinfo="skip",  # the click layer below says it
         )
+    )
+    # Plotly reports no selection for a click on a heatmap cell, so an invisible marker sits on
+    # every cell: a click selects that marker, and its (x, y) is the cell.
+    rows, cols = np.indices(confusion.shape)
+    fig.add_scatter(
+        x=[names[c] for c in cols.ravel()],
+        y=[names[r] for r in rows.ravel()],
+        customdata=confusion.ravel(),
+        mode="markers",
+        marker={"size": 28, "symbol": "square", "opacity": 0, "color": "#f28e2b"},
+        selected={"marker": {"opacity": 0.35}},
+        unselected={"marker": {"opacity": 0}},
+        showlegend=False,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
     )
     fig.update_xaxes(title="predicted", type="category", side="top")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
@@ -294,3 +312,12 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     red = np.array([1.0, 0.15, 0.1])
     rgb = grey * (1 - heat) + heat * red
     return to_uint8(rgb)
+
+
+# Plotly's toolbar for charts worth keeping (curves, experiment charts): "Download plot as PNG"
+# and zoom, without the selection tools and the Plotly logo. Other charts keep it off.
+PNG_MODE_BAR = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "toImageButtonOptions": {"scale": 2},  # a sharp PNG for a report
+}

@@ -38,7 +38,7 @@ from dlapp.names import clean_name, clean_optional_name
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
 DEFAULT_DATA_DIR = "dlapp-data"
-STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted", "pruned")  # pruned: by a search
 ACTIVE = ("queued", "running")  # the statuses of a run that is waiting for or holding a training slot
 TMP_PREFIX = ".tmp-run-"  # .tmp-run-<id>-<pid>.keras while a model is being written
 

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from dlapp import plots, ui
+from dlapp.config import DataConfig
 from dlapp.data import DATASETS, is_cached
 from dlapp.errors import DatasetUnavailable
 
@@ -32,7 +33,8 @@ except DatasetUnavailable as exc:
     st.button("Use the offline MNIST sample", on_click=use_sample, type="primary")
     st.stop()
 
-n_val = int(round(len(raw.y_train) * 0.1))
+split = DataConfig().validation_split
+n_val = int(round(len(raw.y_train) * split))
 cells = st.columns(4)
 cells[0].metric("Training images", f"{len(raw.y_train):,}")
 cells[1].metric("Test images", f"{len(raw.y_test):,}")
@@ -40,7 +42,7 @@ cells[2].metric("Classes", len(raw.class_names))
 cells[3].metric("Image size", "28 × 28")
 st.caption(
     f"While training, a validation share is held out of the training images each epoch "
-    f"(10% by default, {n_val:,} images here); the test images are only used after training."
+    f"({split:.0%} by default, {n_val:,} images here); the test images are only used after training."
 )
 
 grid_col, dist_col = st.columns([3, 2], gap="large")

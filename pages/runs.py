@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dlapp import plots, ui
+from dlapp import ui
 
 ui.page_setup("Runs")
 store = ui.get_store()
+store.refresh()  # runs whose process died since the server started show as interrupted
 runs = store.runs()
 
 if not runs:
@@ -14,20 +15,8 @@ if not runs:
     )
 else:
     st.caption("Select rows to overlay their training curves.")
-    table = st.dataframe(
-        ui.runs_table(runs),
-        hide_index=True,
-        key="runs_table",
-        on_select="rerun",
-        selection_mode="multi-row",
-        column_config=ui.RUNS_COLUMNS,
-    )
-    chosen = [runs[i] for i in table.selection.rows]
-    if chosen:
-        metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
-        metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
-        curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
-        st.plotly_chart(plots.runs_overlay(curves, metric), config={"displayModeBar": False})
+    chosen = ui.render_runs_table(runs)
+    ui.render_overlay(store, chosen)
 
     st.subheader("One run")
     run = ui.pick_run(chosen or runs, "Run", key="manage_run")
@@ -49,5 +38,9 @@ if upload is not None:
     with ui.friendly_errors():
         run_id = ui.import_model(store, upload.name, upload.getvalue())
         st.success(f"Imported as run #{run_id}; it is now available on the Evaluate and Draw pages.")
+
+if runs:
+    st.subheader("Export")
+    ui.render_runs_csv(store, runs)
 
 st.caption(f"TensorBoard: `tensorboard --logdir {store.data_dir / 'tensorboard'}`")

@@ -77,8 +77,40 @@ def wait_idle(page) -> None:
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
 
 
-def set_number(page, label: str, value: int) -> None:
+def set_number(page, label: str, value: float | str) -> None:
     field = page.get_by_label(label, exact=True)
     field.fill(str(value))
     field.press("Enter")
     wait_idle(page)
+
+
+def train_tiny_runs(data_dir: Path, names: list[str], **flat) -> list[int]:
+    """Train one tiny finished MLP per name into `data_dir` (300 images, 1 epoch), as a test's own runs.
+
+    A browser test makes the runs it needs with the engine, never relying on an earlier test's.
+    """
+    from dlapp.config import RunConfig
+    from dlapp.jobs import TrainingJob
+    from dlapp.store import RunStore
+
+    store = RunStore(data_dir)
+    settings = {"arch": "mlp", "hidden_units": (16,), "train_subset": 300, "epochs": 1, "batch_size": 64, **flat}
+    ids = []
+    for name in names:
+        job = TrainingJob(RunConfig.from_flat(**settings), store, name=name).start()
+        assert job.wait(timeout=300) == "finished", job.error
+        ids.append(job.run_id)
+    return ids
+
+
+@contextmanager
+def chromium_browser() -> Iterator:
+    """Debian's Chromium driven by Playwright (its own browser download is never used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -229,3 +229,25 @@ def test_valid_configs_validate_and_round_trip_through_json(values):
     assert RunConfig.from_json(config.to_json()) == config
     assert RunConfig.from_dict(config.to_dict()) == config
     assert RunConfig.from_flat(**config.flat()) == config
+
+
+def test_config_error_carries_the_field_the_value_and_what_is_allowed():
+    from dlapp.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        RunConfig.from_flat(learning_rate=50.0).validate()
+    error = info.value
+    assert (error.field, error.value, error.allowed) == ("learning_rate", 50.0, "greater than 0 and at most 10")
+    assert str(error) == "learning_rate must be greater than 0 and at most 10; got 50.0."
+    assert error.worded("Learning rate", "you typed", "50") == (
+        "Learning rate must be greater than 0 and at most 10; you typed 50."
+    )
+
+
+@pytest.mark.parametrize("text", ["128,,64", "128,", ",64", ""])
+def test_an_empty_layer_size_is_refused_not_dropped(text):
+    from dlapp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="whole numbers separated by commas") as info:
+        RunConfig.from_flat(hidden_units=text)
+    assert info.value.field == "hidden_units" and info.value.value == text

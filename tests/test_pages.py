@@ -14,7 +14,14 @@ from dlapp.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ["pages/data.py", "pages/train.py", "pages/evaluate.py", "pages/draw.py", "pages/runs.py"]
+PAGES = [
+    "pages/data.py",
+    "pages/train.py",
+    "pages/evaluate.py",
+    "pages/draw.py",
+    "pages/runs.py",
+    "pages/experiments.py",
+]
 TIMEOUT = 60  # the first page that needs Keras imports TensorFlow
 
 
@@ -23,6 +30,10 @@ def open_page(page: str | None = None) -> AppTest:
     if page:
         at.switch_page(page).run()
     return at
+
+
+def run_picker(at: AppTest):
+    return next(box for box in at.selectbox if box.label == "Run")
 
 
 def assert_clean(at: AppTest) -> None:
@@ -75,7 +86,7 @@ def test_home_lists_the_latest_runs(trained_store):
 def test_evaluate_shows_autoencoder_reconstructions_and_latent_explorer(trained_store):
     at = open_page("pages/evaluate.py")
     autoencoder = next(r for r in RunStore(trained_store).runs() if r.arch == "autoencoder")
-    at.selectbox(key="evaluate_run").set_value(autoencoder.id).run()
+    run_picker(at).set_value(autoencoder.id).run()
     assert_clean(at)
     assert at.slider(key="latent_a") and at.slider(key="latent_b")
     at.slider(key="latent_a").set_value(0.0).run()
@@ -85,7 +96,7 @@ def test_evaluate_shows_autoencoder_reconstructions_and_latent_explorer(trained_
 def test_evaluate_shows_images_of_a_chosen_confusion_cell(trained_store):
     at = open_page("pages/evaluate.py")
     mlp = next(r for r in RunStore(trained_store).runs() if r.arch == "mlp")
-    at.selectbox(key="evaluate_run").set_value(mlp.id).run()
+    run_picker(at).set_value(mlp.id).run()
     at.selectbox(key="cell_true").set_value("3").run()
     at.selectbox(key="cell_pred").set_value("3").run()
     assert_clean(at)
@@ -98,26 +109,57 @@ def test_draw_with_an_empty_canvas_asks_gently_for_a_digit(trained_store):
     assert any("Draw a digit" in i.value for i in at.info)
 
 
+COMMAS = "Hidden layer sizes must be whole numbers separated by commas, like '128, 64';"
+
+
 def train_button(at: AppTest):
     return next(b for b in at.button if b.label == "Train")
 
 
 @pytest.mark.parametrize(
-    ("widget", "value", "message"),
+    ("widget", "field", "value", "message"),
     [
-        ("text_input", "0", "hidden_units must be"),
-        ("text_input", "128, x", "whole numbers separated by commas"),
-        ("number_input", 1.0, "dropout must be"),
+        ("text_input", "hidden_units", "0", "Hidden layer sizes must be at least 1 and at most 4096; you typed 0."),
+        ("text_input", "hidden_units", "128, x", f"{COMMAS} you typed 128, x."),
+        ("text_input", "hidden_units", "128,,64", f"{COMMAS} you typed 128,,64."),
+        ("number_input", "dropout", 1.0, "Dropout must be at least 0 and less than 1; you typed 1."),
+        ("number_input", "epochs", 0, "Epochs must be at least 1 and at most 500; you typed 0."),
+        ("number_input", "learning_rate", 50.0, "Learning rate must be greater than 0 and at most 10; you typed 50."),
     ],
 )
-def test_a_bad_setting_shows_its_sentence_and_disables_train(empty_store, widget, value, message):
+def test_a_bad_setting_shows_its_sentence_and_disables_train(empty_store, widget, field, value, message):
     at = open_page("pages/train.py")
     assert not train_button(at).disabled
-    key = "cfg_hidden_units" if widget == "text_input" else "cfg_dropout"
-    getattr(at, widget)(key=key).set_value(value).run()
+    getattr(at, widget)(key=f"cfg_{field}").set_value(value).run()
     assert_clean(at)
-    assert any(message in as_shown(e.value) for e in at.error), [e.value for e in at.error]
+    assert [as_shown(e.value) for e in at.error] == [message]
     assert train_button(at).disabled
+
+
+def test_the_error_sentence_follows_the_value_typed_last(empty_store):
+    at = open_page("pages/train.py")
+    for typed in (0.0, -1.0, 50.0):
+        at.number_input(key="cfg_learning_rate").set_value(typed).run()
+    assert [as_shown(e.value) for e in at.error] == [
+        "Learning rate must be greater than 0 and at most 10; you typed 50."
+    ]
+
+
+def test_settings_survive_a_visit_to_other_pages(empty_store):
+    at = open_page("pages/train.py")
+    at.number_input(key="cfg_epochs").set_value(20).run()
+    at.text_input(key="cfg_hidden_units").set_value("256, 64").run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.number_input(key="cfg_epochs").value == 20
+    assert at.text_input(key="cfg_hidden_units").value == "256, 64"
+    at.selectbox(key="cfg_arch").set_value("cnn").run()
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.selectbox(key="cfg_arch").value == "cnn"
+    at.selectbox(key="cfg_arch").set_value("mlp").run()  # back to the MLP: its layers as they were
+    assert at.text_input(key="cfg_hidden_units").value == "256, 64"
+    assert at.number_input(key="cfg_epochs").value == 20
 
 
 def test_train_button_trains_and_the_page_shows_the_result(empty_store):
@@ -190,3 +232,28 @@ def test_train_page_forgets_a_run_deleted_elsewhere(trained_store):
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     assert "train_run_id" not in at.session_state
+
+
+def test_draw_counts_saved_drawings_per_digit_in_words(trained_store):
+    import numpy as np
+
+    store = RunStore(trained_store)
+    before = len(store.drawings()[1])
+    for label in (3, 3, 7):
+        store.add_drawing(label, np.zeros((28, 28), np.float32))
+    try:
+        at = open_page("pages/draw.py")
+        assert_clean(at)
+        caption = next(c.value for c in at.caption if "saved drawing" in c.value)
+        assert "[" not in caption and "2 × 3" in caption and "1 × 7" in caption, caption
+    finally:
+        for drawing_id in store.drawing_ids()[before:]:
+            store.delete_drawing(drawing_id)
+
+
+def test_runs_table_leaves_empty_metric_cells_blank_not_none(trained_store):
+    at = open_page("pages/runs.py")
+    assert_clean(at)
+    table = at.dataframe[0]
+    assert table.proto.placeholder == "–"  # Streamlit's default shows the word None
+    assert table.value["test MSE"].isna().any()  # the MLP has no MSE: a cell that would read None

@@ -1,121 +1,78 @@
-"""Streamlit helpers shared by the pages: `render_<thing>(...) -> None` plus a few cached loaders.
+"""Streamlit helpers for app.py and the pages: `render_<thing>(...) -> None` plus a few cached loaders.
 
 The only part of dlapp that imports Streamlit, split by page. Nothing here imports TensorFlow at
 module level (the home page imports this package and must stay fast); functions that need
-Keras import it when called. Pages use `from dlapp import ui` and `ui.<name>`.
+Keras import it when called. Pages use `from dlapp import ui` and `ui.<name>`; this module
+exports exactly what they use (anything else: import it from its own module).
 """
 
 from dlapp.ui.common import (
-    ACTIVE,
-    ARCH_TITLES,
-    LABELS,
     STATUS_ICONS,
     dataset_title,
-    duration,
-    field_label,
     friendly_errors,
     get_store,
     headline_metric,
-    keep_keras_state_between_reruns,
-    keras_ready,
     load_dataset,
-    load_model,
     page_setup,
     pick_run,
     render_data_availability,
     render_digit,
-    render_gallery,
-    run_label,
-    run_model,
     runs_with_model,
 )
+from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
-from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
+from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
+from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
+from dlapp.ui.exports import render_runs_csv
 from dlapp.ui.runs import (
-    RUNS_COLUMNS,
     import_model,
     render_delete,
     render_downloads,
+    render_overlay,
     render_rename,
-    runs_table,
-    settings_summary,
+    render_runs_table,
 )
-from dlapp.ui.settings import (
-    AUGMENT_FIELDS,
-    DATA_FIELDS,
-    KEY,
-    TRAIN_FIELDS,
-    config_from_state,
-    model_summary,
-    render_field,
-    render_model_summary,
-    render_settings,
-    visible_fields,
-)
+from dlapp.ui.settings import render_model_summary, render_settings
 from dlapp.ui.text import escape_markdown
-from dlapp.ui.training import (
-    collect_events,
-    is_training,
-    render_curves,
-    render_live_training,
-    render_progress,
-    render_run_result,
-    render_test_metrics,
-)
+from dlapp.ui.training import is_training, render_shown_run, render_train_button, shown_run
 
 __all__ = [
-    "ACTIVE",
-    "ARCH_TITLES",
-    "AUGMENT_FIELDS",
-    "DATA_FIELDS",
-    "KEY",
-    "LABELS",
-    "RUNS_COLUMNS",
     "STATUS_ICONS",
-    "TRAIN_FIELDS",
-    "collect_events",
-    "config_from_state",
     "dataset_title",
-    "duration",
+    "draw_models",
     "escape_markdown",
     "evaluation_report",
-    "field_label",
+    "experiment_store",
+    "follow_open_in_train",
     "friendly_errors",
     "get_store",
     "headline_metric",
     "import_model",
     "is_training",
-    "keep_keras_state_between_reruns",
-    "keras_ready",
     "latent_codes_for",
     "load_dataset",
-    "load_model",
-    "model_summary",
     "page_setup",
+    "pick_experiment",
     "pick_run",
     "render_autoencoder_report",
+    "render_canvas",
     "render_classifier_report",
-    "render_curves",
     "render_data_availability",
     "render_delete",
     "render_digit",
     "render_downloads",
-    "render_field",
-    "render_gallery",
-    "render_live_training",
+    "render_experiment",
+    "render_guess",
     "render_model_summary",
-    "render_personal_test",
-    "render_prediction",
-    "render_progress",
-    "render_reconstruction",
+    "render_new_experiment",
+    "render_overlay",
     "render_rename",
-    "render_run_result",
+    "render_runs_csv",
+    "render_runs_table",
     "render_settings",
-    "render_test_metrics",
-    "run_label",
-    "run_model",
-    "runs_table",
+    "render_shown_run",
+    "render_test_set",
+    "render_train_button",
     "runs_with_model",
-    "settings_summary",
-    "visible_fields",
+    "shown_run",
 ]

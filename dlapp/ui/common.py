@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ STATUS_ICONS = {
     "running": ":material/directions_run:",
     "finished": ":material/check_circle:",
     "stopped": ":material/stop_circle:",
+    "pruned": ":material/content_cut:",
     "failed": ":material/error:",
     "interrupted": ":material/warning:",
 }
@@ -213,7 +215,14 @@ def pick_run(runs: list[Run], label: str, key: str, help: str | None = None) -> 
     if not runs:
         return None
     by_id = {run.id: run for run in runs}
-    chosen = st.selectbox(label, list(by_id), format_func=lambda i: run_label(by_id[i]), key=key, help=help)
+    labels = {run.id: run_label(run) for run in runs}
+    # A selectbox keeps showing an option's old text (after a rename) until its value changes, so the
+    # widget gets a new key whenever a label changes, starting from the run chosen before (kept under `key`).
+    widget_key = f"{key}_{zlib.crc32(repr(labels).encode())}"
+    if widget_key not in st.session_state and st.session_state.get(key) in by_id:
+        st.session_state[widget_key] = st.session_state[key]
+    chosen = st.selectbox(label, list(by_id), format_func=labels.get, key=widget_key, help=help)
+    st.session_state[key] = chosen
     return by_id.get(chosen)
 
 

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _report(run_id: int, model_path: str, modified: float, dataset: str, classifier: bool):
     from dlapp import evaluation
-    from dlapp.data import shape_for
+    from dlapp.data import arch_for_input, shape_for
 
     keras_ready()
     model = load_model(model_path, modified)
     raw = load_dataset(dataset)
     if classifier:
-        arch = "cnn" if len(model.input_shape) == 4 else "mlp"  # the input shape the file itself wants
+        arch = arch_for_input(model.input_shape)  # the input shape the file itself wants
         return evaluation.evaluate_classifier(model, shape_for(raw.x_test, arch), raw.y_test, raw.class_names)
     return evaluation.evaluate_autoencoder(model, raw.x_test)
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import streamlit as st
 
 from dlapp import plots
 from dlapp.ui.common import render_digit, render_gallery
 
+if TYPE_CHECKING:
+    from dlapp.novelty import DigitCheck
 
-def render_prediction(model, image: np.ndarray, unsure_below: float) -> None:
-    """What the model sees, its guess, the probability bars and a saliency overlay."""
+CONFIDENTLY_WRONG = (
+    "A classifier always shares 100% among its ten digits, so it is sure of one of them "
+    "even for a shape unlike anything it trained on."
+)
+
+
+def render_prediction(model, image: np.ndarray, unsure_below: float, check: DigitCheck | None = None) -> None:
+    """What the model sees, its guess, the probability bars and a saliency overlay.
+
+    check: whether the image looks like a digit at all (None: not judged, for non-digit datasets).
+    """
     from dlapp.inference import predict, saliency
 
     prediction = predict(model, image, threshold=unsure_below)
@@ -18,7 +31,15 @@ def render_prediction(model, image: np.ndarray, unsure_below: float) -> None:
     with seen_col:
         render_digit(image, "What the model sees (28×28)", factor=5)
     with guess_col:
-        if prediction.unsure:
+        if check is not None and not check.looks_like_digit:
+            st.metric(
+                "Not a digit?",
+                f"{prediction.label}?",
+                f"{prediction.confidence:.0%} confident",
+                delta_color="off",
+                delta_arrow="off",
+            )
+        elif prediction.unsure:
             st.metric(
                 "Not sure",
                 f"{prediction.label}?",
@@ -39,6 +60,8 @@ def render_prediction(model, image: np.ndarray, unsure_below: float) -> None:
     with map_col:
         heat = saliency(model, image, prediction.label)
         st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption="Pixels that moved the guess most")
+    if check is not None and not check.looks_like_digit:
+        st.warning(f"This doesn't look like a digit: {check.reason} {CONFIDENTLY_WRONG}", icon=":material/help:")
     st.plotly_chart(
         plots.probability_bars(prediction.probabilities, [str(d) for d in range(10)], prediction.label),
         config={"displayModeBar": False},

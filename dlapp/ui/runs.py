@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from dlapp import plots
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
+from dlapp.names import MAX_NAME_LENGTH
 from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
 from dlapp.ui.text import escape_markdown
 
@@ -58,9 +62,44 @@ def runs_table(runs: list[Run]) -> list[dict]:
     ]
 
 
+def render_runs_table(runs: list[Run]) -> list[Run]:
+    """The runs table with tickable rows; returns the ticked runs, newest first.
+
+    Streamlit keeps a table's selection as row positions under its key, and keeps them when the
+    rows change: a run deleted here or added by another session shifts every position after it.
+    So the ticked runs are remembered by id, and the table gets a new key whenever the list of
+    ids changes, starting from the remembered runs that still exist.
+    """
+    ids = [run.id for run in runs]
+    chosen_ids = st.session_state.get("runs_chosen_ids", [])
+    table = st.dataframe(
+        runs_table(runs),
+        hide_index=True,
+        key=f"runs_table_{zlib.crc32(repr(ids).encode())}",
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default={"selection": {"rows": [ids.index(i) for i in chosen_ids if i in ids]}},
+        column_config=RUNS_COLUMNS,
+        placeholder="–",  # an empty metric cell, not the word None
+    )
+    chosen = [runs[row] for row in sorted(table.selection.rows) if row < len(runs)]
+    st.session_state.runs_chosen_ids = [run.id for run in chosen]
+    return chosen
+
+
+def render_overlay(store: RunStore, chosen: list[Run]) -> None:
+    """The ticked runs' curves on one chart."""
+    if not chosen:
+        return
+    metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
+    metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
+    curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
+    st.plotly_chart(plots.runs_overlay(curves, metric), config=plots.PNG_MODE_BAR)  # save the overlay as PNG
+
+
 def render_rename(store: RunStore, run: Run) -> None:
     with st.form(f"rename_{run.id}", border=False):
-        name = st.text_input("Name", value=run.name, max_chars=80)
+        name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH)
         if st.form_submit_button("Rename"):
             with friendly_errors():
                 store.rename(run.id, name)
@@ -87,7 +126,8 @@ def render_downloads(run: Run) -> None:
     has_model = bool(run.model_path) and os.path.exists(run.model_path)
     st.download_button(
         "Download model (.keras)",
-        data=open(run.model_path, "rb").read() if has_model else b"",
+        # A callable: the file is read when the download is asked for, not on every rerun.
+        data=(lambda path=run.model_path: Path(path).read_bytes()) if has_model else b"",
         file_name=f"dlapp-run-{run.id}.keras",
         mime="application/zip",
         icon=":material/download:",

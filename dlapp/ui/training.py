@@ -7,11 +7,101 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import plots
-from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration
+from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
+from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
+from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from dlapp.store import Run, RunStore
+
+
+def shown_run(store: RunStore) -> tuple[Run | None, bool]:
+    """The run the Train page shows, and whether it is this session's own.
+
+    This session's run when it has one; else a run still training on this server (after a
+    refresh, or in a second tab), shown for watching - it does not block this session's
+    Train, whose run would queue behind it. A watched run stays shown once it finishes.
+    """
+    state = st.session_state
+    with friendly_errors():
+        store.refresh()  # runs whose process died since the server started show as interrupted
+        runs = {run.id: run for run in store.runs()}
+        if state.get("train_run_id") in runs:
+            return runs[state.train_run_id], True
+        state.pop("train_run_id", None)  # deleted on the Runs page: nothing of ours to show
+        active = [run for run in runs.values() if is_training(run)]
+        if active:
+            state.watched_run_id = active[0].id
+        return runs.get(state.get("watched_run_id")), False
+    return None, False
+
+
+def start_training(store: RunStore) -> None:
+    """Train-button callback: start a job for the settings as they are now; it becomes this session's run."""
+    from dlapp.jobs import TrainingJob
+
+    config = current_config()
+    if config is None:  # a value typed just before the click is wrong: the page now says which
+        return
+    keras_ready()
+    job = TrainingJob(config, store, name=st.session_state.get("run_name") or None).start()
+    st.session_state.train_run_id = job.run_id
+    st.session_state.pop("watched_run_id", None)
+
+
+def render_train_button(store: RunStore, error: str | None, busy: bool) -> None:
+    """Run name and Train, disabled with the reason while a setting is wrong or this session's run trains."""
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name = name_col.text_input(
+        "Run name (optional)", key="run_name", placeholder="e.g. wide mlp, no dropout", max_chars=MAX_NAME_LENGTH
+    )
+    busy_reason = "Your run is training: stop it or wait for it to finish." if busy else None
+    reason = error or _name_problem(name) or busy_reason
+    with button_col, friendly_errors():
+        st.button(
+            "Train",
+            type="primary",
+            icon=":material/play_arrow:",
+            width="stretch",
+            disabled=reason is not None,
+            help=escape_markdown(reason or "Start training with these settings; it keeps going if you switch pages."),
+            on_click=start_training,
+            args=(store,),
+        )
+    if reason and not error:
+        st.caption(reason)
+
+
+def _name_problem(name: str | None) -> str | None:
+    """The name rule's sentence for a run name the store would refuse, else None."""
+    try:
+        clean_optional_name(name)
+    except InvalidName as exc:
+        return str(exc)
+    return None
+
+
+def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
+    """The shown run: live while it trains in this process, its epochs so far if elsewhere, else its result."""
+    if run is None:
+        return
+    from dlapp.jobs import get_job
+
+    training = is_training(run)
+    if training and not own:
+        st.caption(f"Run #{run.id} is training on this server now; a run you start waits in the queue behind it.")
+    st.subheader(f"Run #{run.id}: {escape_markdown(run.name)}" + ("" if own else " (started elsewhere)"))
+    if training and get_job(run.id) is not None:
+        render_live_training(run.id)
+    elif training:
+        st.info(
+            "This run is training in another server process; its finished epochs are shown.",
+            icon=":material/directions_run:",
+        )
+        render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
+    else:
+        render_run_result(store, run)
 
 
 def _event_cache(run_id: int) -> dict:
@@ -48,7 +138,7 @@ def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, c
             st.plotly_chart(
                 plots.training_curve(epochs, metric, points, total_epochs),
                 key=f"{key}_{metric}",
-                config={"displayModeBar": False},
+                config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
 
 
