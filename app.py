@@ -25,6 +25,7 @@ def home() -> None:
         with left:
             st.subheader("Start here")
             for page, what in (
+                (PAGES["learn"], "the tutorial's ideas, each as an experiment"),
                 (PAGES["data"], "see the digits"),
                 (PAGES["train"], "build and train a model"),
                 (PAGES["evaluate"], "where it goes wrong"),
@@ -44,13 +45,14 @@ def home() -> None:
                 icon = ui.STATUS_ICONS.get(run.status, "")
                 st.markdown(
                     f"{icon} **#{run.id}** {ui.escape_markdown(run.name)} · {run.arch} on {run.dataset} · "
-                    f"{run.status} · {ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
+                    f"{ui.run_status(run)} · {ui.headline_metric(run)} · {run.created[:16].replace('T', ' ')}"
                 )
             st.caption(f"Runs are stored in `{store.data_dir}`.")
 
 
 PAGES = {
     "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "learn": st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/grid_view:"),
     "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),

@@ -75,3 +75,17 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
         if getattr(self, "_should_write_train_graph", False):
             self._write_keras_model_train_graph()
             self._should_write_train_graph = False
+
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None:
+        """Per-layer statistics from `dlapp.instruments`: gradient and weight norms as scalars, weight histograms."""
+        from dlapp.instruments import HISTOGRAM_BINS, kernel_layers
+
+        with self._train_writer.as_default():
+            for name, kernel in kernel_layers(self.model):
+                stats = layers.get(name)
+                if stats is None:
+                    continue
+                for key in ("grad_norm", "weight_norm"):
+                    if stats[key] is not None:
+                        self.summary.scalar(f"{key}/{name}", stats[key], step=epoch)
+                self.summary.histogram(f"weights/{name}", kernel, step=epoch, buckets=HISTOGRAM_BINS)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from dlapp import experiment_cli
+from dlapp import cli_resume, experiment_cli
 from dlapp.cli_progress import is_number as _is_number
 from dlapp.config import ConfigError, RunConfig, all_fields, describe_range, parse_int_list
 from dlapp.errors import DlappError
@@ -125,6 +125,7 @@ def build_parser() -> OneLineParser:
     )
     _add_config_flags(train)
 
+    cli_resume.add_parser(commands, common)
     runs = commands.add_parser("runs", parents=[common], allow_abbrev=False, help="List the stored runs, newest first.")
     experiment_cli.add_commands(commands, common, runs)
 
@@ -138,6 +139,10 @@ def build_parser() -> OneLineParser:
     )
     export.add_argument("run_id", type=int, metavar="RUN_ID")
     export.add_argument("-o", "--output", help="File to write (default: stdout).")
+
+    from dlapp import cli_finetune
+
+    cli_finetune.add_parser(commands, common)
 
     from dlapp.tools import bench  # cheap: TensorFlow is imported only when the bench runs
 
@@ -165,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "export": cmd_export,
         "bench": cmd_bench,
+        "resume": cli_resume.cmd_resume,
+        "finetune": _cmd_finetune,
         **experiment_cli.COMMANDS,
     }
     command = commands[args.command]
@@ -182,7 +189,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from dlapp.cli_progress import follow
     from dlapp.data import load_raw
     from dlapp.jobs import TrainingJob
     from dlapp.precision import precision_warning
@@ -195,7 +201,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     warning = precision_warning(config.train.precision)  # allowed, but slow on this machine
     if warning:
         _say(warning)
-    _say(f"run {job.run_id}: training {config.model.arch} on {config.data.dataset} for {config.train.epochs} epochs")
+    what = f"training {config.model.arch} on {config.data.dataset} for {config.train.epochs} epochs"
+    return report_job(job, args, f"run {job.run_id}: {what}")
+
+
+def report_job(job, args: argparse.Namespace, message: str) -> int:
+    """Start `job`, show its progress on stderr, print its summary; the exit status says how it ended."""
+    from dlapp.cli_progress import follow
+
+    _say(message)
     previous = signal.signal(signal.SIGINT, lambda *_: _stop(job))
     try:
         job.start()
@@ -348,6 +362,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(_as_flags(exc)) from None
     return bench.cmd_bench(args)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from dlapp.cli_finetune import cmd_finetune
+
+    return cmd_finetune(args)
 
 
 # --- small helpers -------------------------------------------------------------------------

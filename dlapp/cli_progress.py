@@ -9,9 +9,12 @@ from typing import Any, TextIO
 def follow(job, stream: TextIO) -> None:
     """Show progress until the job ends: a redrawn bar on a terminal, plain epoch lines otherwise."""
     on_terminal = stream.isatty()
-    seen = 0
+    seen, warned = 0, False
     while not job.done:
         job.wait(0.25)
+        if job.checkpoint_problem and not warned:  # said once; training goes on
+            warned = True
+            stream.write(("\r\x1b[K" if on_terminal else "") + job.checkpoint_problem + "\n")
         events = job.events_since(seen)
         seen = events[-1].index + 1 if events else seen  # old batch events may be gone: count by index
         for event in events:

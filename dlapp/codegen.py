@@ -10,6 +10,9 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
+from dlapp.codegen_layers import drawing_layer_calls, layer_source
+from dlapp.codegen_main import compile_code, main_code
+from dlapp.codegen_main import literal as _lit
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
 from dlapp.precision import resolve_precision
@@ -27,7 +30,7 @@ def generate_script(config: RunConfig, policy: str | None = None) -> str:
     config.validate()
     policy = resolve_precision(policy or config.train.precision)
     head = _header(config) + "\n\n" + _settings(config, policy)  # one blank line after the imports, as isort has it
-    sections = [head, _DATA_CODE, _model_code(config), _main_code(config)]
+    sections = [head, _DATA_CODE, _model_code(config), main_code(config)]
     return "\n\n\n".join(section.strip("\n") for section in sections) + "\n"
 
 
@@ -52,7 +55,7 @@ import os
 
 import keras
 import numpy as np
-from keras import layers'''
+from keras import {"layers, ops" if drawing_layer_calls(config) else "layers"}'''
 
 
 def _settings(config: RunConfig, policy: str) -> str:
@@ -128,7 +131,7 @@ def _model_code(config: RunConfig) -> str:
         parts.append(_residual_block_code(config))
     body = {"mlp": _mlp, "cnn": _cnn, "rnn": _rnn, "autoencoder": _autoencoder, "resnet": _resnet}[m.arch](config)
     parts.append("def build_model():\n" + _indent(body))
-    parts.append(_compile_code(config))
+    parts.append(compile_code(config))
     return "\n\n\n".join(parts)
 
 
@@ -140,28 +143,24 @@ def _reg(l2: float) -> str:
     return ", kernel_regularizer=L2_PENALTY" if l2 > 0 else ""
 
 
-def _lit(value: object) -> str:
-    """A Python literal for a validated config value: repr, with double quotes where that changes nothing."""
-    text = repr(value)
-    if isinstance(value, str) and '"' not in value and "\\" not in text:
-        text = f'"{text[1:-1]}"'
-    elif isinstance(value, tuple):
-        text = "(" + ", ".join(_lit(item) for item in value) + ("," if len(value) == 1 else "") + ")"
-    return text
-
-
 def _augmentation_code(config: RunConfig) -> str:
     m = config.model
-    return f'''def augmentation():
+    extra = drawing_layer_calls(config)
+    lines = "".join(f"\n            {call}," for call in extra)
+    layer_code = layer_source() + "\n\n\n" if drawing_layer_calls(config) else ""
+    return (
+        layer_code
+        + f'''def augmentation():
     """Random shift, rotation and zoom of (28, 28, 1) images; these layers do nothing outside training."""
     return keras.Sequential(
         [
             layers.RandomTranslation({_lit(m.augment_shift)}, {_lit(m.augment_shift)}, fill_mode="constant"),
             layers.RandomRotation({_lit(m.augment_rotation)} / 360.0, fill_mode="constant"),
-            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),
+            layers.RandomZoom({_lit(m.augment_zoom)}, fill_mode="constant"),{lines}
         ],
         name="augmentation",
     )'''
+    )
 
 
 def _augmented_rows(config: RunConfig) -> list[str]:
@@ -313,90 +312,3 @@ def _resnet(config: RunConfig) -> list[str]:
     if m.dropout > 0:
         lines.append(f"x = layers.Dropout({_lit(m.dropout)})(x)")
     return [*lines, *_HEAD, _model_return("resnet")]
-
-
-# --- compile, train, evaluate, save --------------------------------------------------------
-
-
-def _optimizer_code(config: RunConfig) -> str:
-    train = config.train
-    if train.optimizer == "sgd":
-        return f"keras.optimizers.SGD(LEARNING_RATE, momentum={_lit(train.momentum)})"
-    if train.optimizer == "adamw":
-        return f"keras.optimizers.AdamW(LEARNING_RATE, weight_decay={_lit(train.weight_decay)})"
-    name = {"adam": "Adam", "rmsprop": "RMSprop"}[train.optimizer]
-    return f"keras.optimizers.{name}(LEARNING_RATE)"
-
-
-def _compile_code(config: RunConfig) -> str:
-    if config.is_classifier:
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    else:
-        loss, metrics = config.model.reconstruction_loss, ["mse"]
-    return f"""def compile_model(model):
-    model.compile(
-        optimizer={_optimizer_code(config)},
-        loss={_lit(loss)},
-        metrics=[{_lit(metrics[0])}],
-    )
-    return model"""
-
-
-def _main_code(config: RunConfig) -> str:
-    autoencoder = not config.is_classifier
-    # The autoencoder learns to give back its input, so the images are also the targets.
-    targets = "x_train, x_val, x_test" if autoencoder else "y_train, y_val, y_test"
-    report = (
-        "print(f\"test loss {scores['loss']:.4f}, test mse {scores['mse']:.4f}\")"
-        if autoencoder
-        else "print(f\"test loss {scores['loss']:.4f}, test accuracy {scores['accuracy']:.4f}\")"
-    )
-    output = f"dlapp_{config.model.arch}.keras"
-    if autoencoder:  # only the split needs the labels
-        loading = (
-            "(x_train, y_train), (x_test, _) = load_data(args.data)\n"
-            "    (x_train, _), (x_val, _) = split(x_train, y_train)"
-        )
-    else:
-        loading = (
-            "(x_train, y_train), (x_test, y_test) = load_data(args.data)\n"
-            "    (x_train, y_train), (x_val, y_val) = split(x_train, y_train)"
-        )
-    return f"""def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="a local .npz with x_train, y_train, x_test, y_test")
-    parser.add_argument("--output", default={_lit(output)}, help="where to save the trained model")
-    args = parser.parse_args()
-
-    keras.utils.set_random_seed(SEED)
-    keras.config.set_dtype_policy(PRECISION)  # every layer built from here on computes in this format
-    {loading}
-    x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
-    t_train, t_val, t_test = {targets}  # what the model should output for each image
-
-    model = compile_model(build_model())
-    model.summary()
-    validation = (x_val, t_val) if len(x_val) else None
-    callbacks = []
-    if EARLY_STOPPING:
-        monitor = "val_loss" if validation else "loss"
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=EARLY_STOPPING, restore_best_weights=True)
-        )
-    model.fit(
-        x_train,
-        t_train,
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        validation_data=validation,
-        callbacks=callbacks,
-    )
-
-    scores = model.evaluate(x_test, t_test, batch_size=BATCH_SIZE, return_dict=True, verbose=0)
-    {report}
-    model.save(args.output)
-    print(f"saved the trained model to {{args.output}}")
-
-
-if __name__ == "__main__":
-    main()"""

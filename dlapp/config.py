@@ -15,6 +15,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlapp.setting_help import HELP
+
 ARCHITECTURES = ("mlp", "cnn", "rnn", "autoencoder", "resnet")
 CLASSIFIERS = ("mlp", "cnn", "rnn", "resnet")
 DATASETS = ("mnist", "fashion_mnist", "mnist-sample")
@@ -25,6 +27,8 @@ RNN_CELLS = ("simple", "lstm", "gru")
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mse")
 # Keras dtype policies, plus "auto": dlapp.precision picks one for the hardware.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# A classifier's loss: cross-entropy on the class, or mean squared error against the one-hot target.
+CLASSIFIER_LOSSES = ("crossentropy", "mse")
 
 # The model fields each architecture reads (the rest of ModelConfig is ignored for it).
 ARCH_FIELDS: dict[str, tuple[str, ...]] = {
@@ -34,6 +38,8 @@ ARCH_FIELDS: dict[str, tuple[str, ...]] = {
     "autoencoder": ("encoder_units", "latent_dim", "reconstruction_loss", "activation", "l2"),
     "resnet": ("resnet_stages", "resnet_blocks", "resnet_width", "activation", "dropout", "l2"),
 }
+# Every classifier also reads its loss (the autoencoder has reconstruction_loss instead).
+ARCH_FIELDS.update({arch: (*ARCH_FIELDS[arch], "loss") for arch in CLASSIFIERS})
 
 
 class ConfigError(ValueError):
@@ -76,69 +82,68 @@ def _spec(default: Any, help: str, **bounds: Any) -> Any:
 
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: str = _spec("mnist-sample", "Dataset to train on.", choices=DATASETS)
+    dataset: str = _spec("mnist-sample", HELP["dataset"], choices=DATASETS)
     # Fraction of the training set held out to validate each epoch.
-    validation_split: float = _spec(
-        0.1, "Fraction of training data held out for validation.", low=0.0, high=0.5, high_open=True
-    )
+    validation_split: float = _spec(0.1, HELP["validation_split"], low=0.0, high=0.5, high_open=True)
     # 0 means use every training image; otherwise the first N (after shuffling).
-    train_subset: int = _spec(0, "Train on only this many images (0 = all).", low=0, high=60000)
+    train_subset: int = _spec(0, HELP["train_subset"], low=0, high=60000)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = _spec("mlp", "Architecture.", choices=ARCHITECTURES)
+    arch: str = _spec("mlp", HELP["arch"], choices=ARCHITECTURES)
     # MLP: one Dense layer per entry; [128] with dropout 0.2 is the classic first network.
-    hidden_units: tuple[int, ...] = _spec((128,), "MLP hidden layer sizes.", low=1, high=MAX_UNITS, items=True)
-    activation: str = _spec("relu", "Activation of hidden layers.", choices=ACTIVATIONS)
-    dropout: float = _spec(0.2, "Dropout rate after hidden layers.", low=0.0, high=1.0, high_open=True)
-    batch_norm: bool = _spec(False, "Batch normalisation after each hidden layer.")
-    l2: float = _spec(0.0, "L2 weight penalty (0 = off).", low=0.0, high=1.0)
+    hidden_units: tuple[int, ...] = _spec((128,), HELP["hidden_units"], low=1, high=MAX_UNITS, items=True)
+    activation: str = _spec("relu", HELP["activation"], choices=ACTIVATIONS)
+    dropout: float = _spec(0.2, HELP["dropout"], low=0.0, high=1.0, high_open=True)
+    batch_norm: bool = _spec(False, HELP["batch_norm"])
+    l2: float = _spec(0.0, HELP["l2"], low=0.0, high=1.0)
     # CNN: one conv block (conv, [bn], activation, pool) per entry.
     # Three blocks pool 28 -> 3 px: a digit read from wider context transfers better to drawings than (32, 64)
     # (hand-drawn dev set, 5 training seeds: 96.4% vs 94.9%), with a third of the dense head's weights.
-    conv_filters: tuple[int, ...] = _spec((32, 64, 128), "CNN filters per conv block.", low=1, high=1024, items=True)
-    kernel_size: int = _spec(3, "Convolution kernel size.", low=1, high=7)
-    pooling: str = _spec("max", "Pooling after each conv block.", choices=POOLINGS)
-    dense_units: int = _spec(128, "Units of the CNN's dense head (0 = none).", low=0, high=MAX_UNITS)
+    conv_filters: tuple[int, ...] = _spec((32, 64, 128), HELP["conv_filters"], low=1, high=1024, items=True)
+    kernel_size: int = _spec(3, HELP["kernel_size"], low=1, high=7)
+    pooling: str = _spec("max", HELP["pooling"], choices=POOLINGS)
+    dense_units: int = _spec(128, HELP["dense_units"], low=0, high=MAX_UNITS)
     # RNN: the 28 image rows are 28 time steps of 28 pixels.
-    rnn_cell: str = _spec("lstm", "Recurrent cell.", choices=RNN_CELLS)
-    rnn_units: tuple[int, ...] = _spec((128,), "Units per recurrent layer.", low=1, high=1024, items=True)
-    bidirectional: bool = _spec(False, "Read rows in both directions.")
+    rnn_cell: str = _spec("lstm", HELP["rnn_cell"], choices=RNN_CELLS)
+    rnn_units: tuple[int, ...] = _spec((128,), HELP["rnn_units"], low=1, high=1024, items=True)
+    bidirectional: bool = _spec(False, HELP["bidirectional"])
     # Autoencoder: Dense encoder, latent code, mirrored decoder.
-    encoder_units: tuple[int, ...] = _spec((256, 64), "Autoencoder encoder sizes.", low=1, high=MAX_UNITS, items=True)
+    encoder_units: tuple[int, ...] = _spec((256, 64), HELP["encoder_units"], low=1, high=MAX_UNITS, items=True)
     # 2 makes the latent space drawable as a plane without projection.
-    latent_dim: int = _spec(2, "Size of the latent code.", low=1, high=256)
-    reconstruction_loss: str = _spec("binary_crossentropy", "Autoencoder loss.", choices=RECONSTRUCTION_LOSSES)
+    latent_dim: int = _spec(2, HELP["latent_dim"], low=1, high=256)
+    reconstruction_loss: str = _spec("binary_crossentropy", HELP["reconstruction_loss"], choices=RECONSTRUCTION_LOSSES)
+    # Classifiers: what training minimises; the tutorial's network uses cross-entropy.
+    loss: str = _spec("crossentropy", HELP["loss"], choices=CLASSIFIER_LOSSES)
     # ResNet: a stem, then stages of residual blocks; width doubles per stage.
-    resnet_stages: int = _spec(2, "ResNet stages (width doubles per stage).", low=1, high=4)
-    resnet_blocks: int = _spec(1, "Residual blocks per stage.", low=1, high=8)
-    resnet_width: int = _spec(16, "Filters of the first stage.", low=1, high=256)
+    resnet_stages: int = _spec(2, HELP["resnet_stages"], low=1, high=4)
+    resnet_blocks: int = _spec(1, HELP["resnet_blocks"], low=1, high=8)
+    resnet_width: int = _spec(16, HELP["resnet_width"], low=1, high=256)
     # Augmentation, for the image classifiers only, active only while training.
-    augment: bool = _spec(False, "Random shift, rotation and zoom while training.")
-    augment_shift: float = _spec(0.1, "Largest shift, as a fraction of 28 px.", low=0.0, high=0.5)
-    augment_rotation: float = _spec(10.0, "Largest rotation in degrees.", low=0.0, high=180.0)
-    augment_zoom: float = _spec(0.1, "Largest zoom in or out, as a fraction.", low=0.0, high=0.9)
+    augment: bool = _spec(False, HELP["augment"])
+    augment_shift: float = _spec(0.1, HELP["augment_shift"], low=0.0, high=0.5)
+    augment_rotation: float = _spec(10.0, HELP["augment_rotation"], low=0.0, high=180.0)
+    augment_zoom: float = _spec(0.1, HELP["augment_zoom"], low=0.0, high=0.9)
+    # How people draw with a mouse (dlapp.augment): pen width and wobble. 0 turns each off.
+    augment_thickness: float = _spec(0.0, HELP["augment_thickness"], low=0.0, high=1.0)
+    augment_elastic: float = _spec(0.0, HELP["augment_elastic"], low=0.0, high=5.0)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    optimizer: str = _spec("adam", "Optimizer.", choices=OPTIMIZERS)
-    learning_rate: float = _spec(1e-3, "Learning rate.", low=0.0, high=10.0, low_open=True)
-    momentum: float = _spec(0.9, "Momentum (SGD only).", low=0.0, high=1.0, high_open=True)
-    weight_decay: float = _spec(1e-4, "Decoupled weight decay (AdamW only).", low=0.0, high=1.0)
+    optimizer: str = _spec("adam", HELP["optimizer"], choices=OPTIMIZERS)
+    learning_rate: float = _spec(1e-3, HELP["learning_rate"], low=0.0, high=10.0, low_open=True)
+    momentum: float = _spec(0.9, HELP["momentum"], low=0.0, high=1.0, high_open=True)
+    weight_decay: float = _spec(1e-4, HELP["weight_decay"], low=0.0, high=1.0)
     # Keras's own default. 128 gave the 3,600-digit sample only ~140 steps in 5 epochs: undertrained.
-    batch_size: int = _spec(32, "Images per gradient step.", low=1, high=8192)
-    epochs: int = _spec(5, "Passes over the training data.", low=1, high=500)
+    batch_size: int = _spec(32, HELP["batch_size"], low=1, high=8192)
+    epochs: int = _spec(5, HELP["epochs"], low=1, high=500)
     # 0 turns early stopping off; otherwise epochs without val_loss improvement.
-    early_stopping: int = _spec(0, "Stop after this many epochs without improvement (0 = off).", low=0, high=500)
-    seed: int = _spec(42, "Random seed: same seed, same curve.", low=0, high=2**31 - 1)
+    early_stopping: int = _spec(0, HELP["early_stopping"], low=0, high=500)
+    seed: int = _spec(42, HELP["seed"], low=0, high=2**31 - 1)
     # auto: float16 on a CUDA GPU, bfloat16 on a CPU with bf16 instructions, else float32 (dlapp.precision).
-    precision: str = _spec(
-        "auto",
-        "Number format for the layers' maths: auto picks the fastest this machine has; outputs stay float32.",
-        choices=PRECISIONS,
-    )
+    precision: str = _spec("auto", HELP["precision"], choices=PRECISIONS)
 
 
 @dataclass(frozen=True)

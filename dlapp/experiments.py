@@ -35,18 +35,37 @@ POLL_SECONDS = 0.1  # how often the runner reads a trial's new epoch events
 COUNTED = ("finished", "failed")  # run statuses that use up a search's trial budget (plus pruned runs)
 
 
-def start_grid(base: RunConfig, grid: dict[str, list[Any]], store: RunStore, name: str = "") -> ExperimentRunner:
+def start_grid(
+    base: RunConfig, grid: dict[str, list[Any]], store: RunStore, name: str = "", owner: str | None = None
+) -> ExperimentRunner:
     """Validate every combination, then queue them all; ValueError (nothing queued) on bad input."""
     planned = plan_grid(base, grid)
-    experiments = ExperimentStore(store)
     name = clean_optional_name(name, "experiment name") or " × ".join(grid)
-    experiment_id = experiments.create(name, "grid", base, {"vary": grid})
+    return start_planned(name, base, planned, store, {"vary": grid}, owner=owner)
+
+
+def start_planned(
+    name: str,
+    base: RunConfig,
+    planned: list[PlannedRun],
+    store: RunStore,
+    plan: dict[str, Any],
+    owner: str | None = None,
+) -> ExperimentRunner:
+    """Queue already validated runs as one grid experiment (a grid's combinations, or a lesson's variants).
+
+    plan: stored with the experiment; `{"vary": {setting: [value per run]}}` names the settings that differ.
+    owner: who started it in shared mode; it owns the experiment and each of its runs.
+    """
+    experiments = ExperimentStore(store)
+    experiment_id = experiments.create(name, "grid", base, plan)
+    _claim(store, experiment_id, owner)
     jobs = []
     for run in planned:
-        job = TrainingJob(run.config, store, name=_run_name(name, run.settings))
+        job = TrainingJob(run.config, store, name=_run_name(name, run.settings), owner=owner)
         experiments.add_run(experiment_id, job.run_id, run.settings)
         jobs.append((job, run))
-    return _launch(ExperimentRunner(experiment_id, store, grid_jobs=jobs))
+    return _launch(ExperimentRunner(experiment_id, store, grid_jobs=jobs, owner=owner))
 
 
 def start_search(
@@ -59,6 +78,7 @@ def start_search(
     name: str = "",
     startup_trials: int = 5,
     first_trials: list[dict[str, Any]] = (),
+    owner: str | None = None,
 ) -> ExperimentRunner:
     """Validate the space and budget, create the stored study, and start asking for trials.
 
@@ -78,10 +98,11 @@ def start_search(
     experiments = ExperimentStore(store)
     name = clean_optional_name(name, "experiment name") or "search of " + ", ".join(dim.name for dim in space)
     experiment_id = experiments.create(name, "search", base, plan)
+    _claim(store, experiment_id, owner)
     study = _study(experiments, experiment_id, plan, create=True)
     for params in first_trials:
         study.enqueue_trial(params)
-    return _launch(ExperimentRunner(experiment_id, store))
+    return _launch(ExperimentRunner(experiment_id, store, owner=owner))
 
 
 def resume(experiment_id: int, store: RunStore) -> ExperimentRunner:
@@ -116,6 +137,11 @@ def _launch(runner: ExperimentRunner) -> ExperimentRunner:
     return runner
 
 
+def _claim(store: RunStore, experiment_id: int, owner: str | None) -> None:
+    if owner is not None:
+        store.owners.set("experiment", experiment_id, owner)
+
+
 def _run_name(name: str, settings: dict[str, Any]) -> str:
     """'which optimizer: adam · dropout 0.5', cut to the longest name a run may have."""
     return f"{name}: {settings_label(settings)}"[:MAX_NAME_LENGTH].strip()
@@ -135,8 +161,15 @@ def _study(experiments: ExperimentStore, experiment_id: int, plan: dict[str, Any
 class ExperimentRunner:
     """Drives one experiment's jobs in a thread; `stop()` ends the whole experiment."""
 
-    def __init__(self, experiment_id: int, store: RunStore, grid_jobs: list[tuple[TrainingJob, PlannedRun]] = ()):
+    def __init__(
+        self,
+        experiment_id: int,
+        store: RunStore,
+        grid_jobs: list[tuple[TrainingJob, PlannedRun]] = (),
+        owner: str | None = None,
+    ):
         self.experiment_id = experiment_id
+        self.owner = owner  # shared mode: owns the search's trials too
         self.store = store
         self.experiments = ExperimentStore(store)
         self.experiment = self.experiments.experiment(experiment_id)
@@ -245,7 +278,7 @@ class ExperimentRunner:
         except ValueError:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # check_space saw every corner; kept as a guard
             return
-        job = TrainingJob(config, self.store, name=_run_name(self.experiment.name, settings))
+        job = TrainingJob(config, self.store, name=_run_name(self.experiment.name, settings), owner=self.owner)
         self.experiments.add_run(self.experiment_id, job.run_id, settings, trial_number=trial.number)
         self._current = job
         if self.stop_requested:

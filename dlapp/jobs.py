@@ -13,40 +13,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.events import Event, EventBuffer
+from dlapp.job_types import FitPlan, Progress, summary_keys
 from dlapp.scheduler import Scheduler, max_jobs
 from dlapp.scheduler import configure_threads as _configure_threads
 from dlapp.store import RunStore
 
 if TYPE_CHECKING:
+    from dlapp.checkpoints import CheckpointInfo
+    from dlapp.resume import Continuation
     from dlapp.training import FitStart
 
 KEEP_FINISHED_JOBS = 50  # finished jobs kept in the registry, so a page can still attach to them
 END_KINDS = ("finished", "stopped", "failed")
-
-
-def summary_keys(is_classifier: bool) -> tuple[str, ...]:
-    """A job's summary keys, in order; `python -m dlapp train --json` prints exactly these.
-
-    The test metric is test_accuracy for a classifier, test_mse for the autoencoder."""
-    metric = "test_accuracy" if is_classifier else "test_mse"
-    return ("run_id", "status", "epochs_completed", "test_loss", metric, "model_path", "seconds", "samples_per_second")
-
-
-@dataclass(frozen=True)
-class Progress:
-    epoch: int  # the epoch being trained, 1-based (0 before the first batch)
-    epochs: int
-    step: int  # steps finished in that epoch
-    steps_per_epoch: int | None  # None until the data is prepared
-    fraction: float  # of all planned training samples, in [0, 1]
-    samples_per_second: float | None
-    eta_seconds: float | None  # None until a batch has been timed
 
 
 def set_max_jobs(limit: int | None = None) -> int:
@@ -102,16 +85,42 @@ class TrainingJob:
         name: str | None = None,
         *,
         callbacks: Sequence[Any] = (),
+        continuation: Continuation | None = None,
+        plan: FitPlan | None = None,
+        parent_run_id: int | None = None,
+        instruments: bool = True,
+        owner: str | None = None,
     ):
-        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...)."""
+        """`callbacks`: Keras callbacks the fit gets besides the job's own (instruments, checkpoints...).
+
+        `continuation`: train the stored run it names further, from its checkpoint, instead of a new run.
+        `plan`: what to train instead of a new model on the config's dataset (a fine-tune); see `FitPlan`.
+        `parent_run_id`: the run this one starts from, kept with the run.
+        `instruments`: record per-layer gradient and weight statistics with every epoch.
+        `owner`: who started it in shared mode (recorded in the store; the fair queue takes owners in turn).
+        """
         from dlapp.precision import with_resolved_precision
 
         configure_threads()  # before the GPU check below starts TensorFlow
         # The store keeps the policy this run trains in ("auto" resolved here), so the run says what it used.
         self.config = with_resolved_precision(config.validate())
         self.callbacks = list(callbacks)
+        self.plan = plan
+        self.instruments = instruments
+        self._layers: dict[int, dict] = {}  # epoch -> per-layer statistics, until the epoch's row is written
         self.store = store if store is not None else RunStore()
-        self.run_id = self.store.create_run(self.config, name)
+        self.continuation = continuation
+        self.initial_epoch = continuation.initial_epoch if continuation else 0  # epochs trained before this job
+        if continuation is None:
+            self.run_id = self.store.create_run(self.config, name, parent_run_id=parent_run_id)
+        else:
+            self.run_id = continuation.run_id
+            self.store.reopen_run(self.run_id, self.config, keep_epochs=self.initial_epoch)
+        self.checkpoint: CheckpointInfo | None = None  # the last checkpoint written
+        self.checkpoint_problem: str | None = None  # why a checkpoint could not be written (said once)
+        self.owner = owner
+        if owner is not None:
+            self.store.owners.set("run", self.run_id, owner)
         self.stop_requested = False  # read by EventCallback after every batch
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on
@@ -193,7 +202,8 @@ class TrainingJob:
         if latest is None or started is None:
             fraction = 1.0 if self._status == "finished" else 0.0
             return Progress(0, epochs, 0, self._steps_per_epoch, fraction, None, None)
-        total = epochs * self._train_samples
+        before = self.initial_epoch * self._train_samples  # a continuation's earlier epochs
+        total = epochs * self._train_samples - before  # what this job trains
         seen = latest["samples_seen"]
         elapsed = latest["time"] - started
         speed = seen / elapsed if elapsed > 0 else None
@@ -204,7 +214,7 @@ class TrainingJob:
             epochs=epochs,
             step=latest["step"] + 1,
             steps_per_epoch=latest["steps"],
-            fraction=1.0 if finished else min(1.0, seen / total) if total else 0.0,
+            fraction=1.0 if finished else min(1.0, (before + seen) / (before + total)) if total > 0 else 0.0,
             samples_per_second=speed,
             eta_seconds=eta,
         )
@@ -216,14 +226,31 @@ class TrainingJob:
         event = self._events.append("batch", data)
         self._latest_batch = {**data, "time": event.time}
 
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None:
+        # Recorded just before the epoch's logs arrive in on_epoch, which stores both in one row.
+        self._layers[epoch] = layers
+
     def on_epoch(self, data: dict) -> None:
+        layers = self._layers.pop(data["epoch"], None)
         # The store first: when a page sees the event, the epoch is already saved.
-        self.store.add_epoch(self.run_id, data["epoch"], data)
-        self._events.append("epoch", data)
+        self.store.add_epoch(self.run_id, data["epoch"], data, layers=layers)
+        self._events.append("epoch", {**data, "layers": layers} if layers else data)
 
     def _samples_seen(self, epoch: int, step: int) -> int:
+        """Images this job has trained, by the end of `step` of `epoch` (numbered across the whole run)."""
         batch_size = self.config.train.batch_size
-        return epoch * self._train_samples + min((step + 1) * batch_size, self._train_samples)
+        return (epoch - self.initial_epoch) * self._train_samples + min((step + 1) * batch_size, self._train_samples)
+
+    # -- the checkpoint callback's side (training thread) --------------------------------------
+
+    def on_checkpoint(self, info: CheckpointInfo) -> None:
+        self.checkpoint = info
+
+    def on_checkpoint_failed(self, message: str) -> None:
+        self.checkpoint_problem = message
+
+    def _save_checkpoint(self, model, info: CheckpointInfo) -> None:
+        self.store.save_model(self.run_id, model, info)
 
     # -- the training thread -----------------------------------------------------------------
 
@@ -248,25 +275,46 @@ class TrainingJob:
 
     def _train(self, began: float) -> None:
         from dlapp.callbacks import EventCallback
+        from dlapp.checkpoints import CheckpointInfo, checkpoint_callback
         from dlapp.training import fit_run
 
         configure_threads()
         events = EventCallback(self, min_interval=self.batch_event_interval)
+        epochs = self.config.train.epochs
+        checkpoints = checkpoint_callback(self._save_checkpoint, self, epochs_planned=epochs)
+        inputs = {"model": self._resumed_model(), "initial_epoch": self.initial_epoch}
+        inputs.update(self.plan.prepare(self.config) if self.plan is not None else {})  # a fine-tune's model and data
         result = fit_run(
-            self.config,
+            self.config.replace(epochs=epochs - self.initial_epoch),  # fit_run counts the epochs still to train
             callbacks=[events, *self.callbacks],
+            checkpoint=checkpoints,
             tensorboard_dir=self.store.tensorboard_dir(self.run_id),
             on_fit_start=self._fit_starting,
+            **inputs,
+            instruments=self if self.instruments else None,
         )
         self.history, self.samples_trained = result.history, result.samples_trained
-        self.store.save_model(self.run_id, result.model)
+        if checkpoints.failing or checkpoints.saved is None:  # the end's checkpoint is missing: say why, now
+            trained = self.initial_epoch + len(next(iter(result.history.values()), []))
+            self.store.save_model(self.run_id, result.model, CheckpointInfo(trained, epochs))
+        extra = self.plan.finish(self.run_id, result) if self.plan is not None else {}
         self._end(
             "stopped" if self.stop_requested else "finished",
-            metrics=result.metrics,
+            metrics={**result.metrics, **extra},
             seconds=time.perf_counter() - began,
             samples_per_second=result.samples_per_second,
             confusion=result.confusion,
         )
+
+    def _resumed_model(self):
+        """A continuation's model from the run's checkpoint, built under the training strategy; else None."""
+        if self.continuation is None:
+            return None
+        from dlapp.distribute import pick_strategy
+        from dlapp.resume import load_checkpoint
+
+        with pick_strategy().scope():
+            return load_checkpoint(self.store.model_file(self.run_id), self.continuation.learning_rate)
 
     def _fit_starting(self, start: FitStart) -> None:
         self._train_samples, self._steps_per_epoch, self.replicas = (

@@ -25,11 +25,15 @@ LAMBDA_MESSAGE = (
 SAVE_HINT = "save one with model.save('name.keras')"
 
 
-def load_model_file(path: str | Path, max_bytes: int = MAX_BYTES):
-    """A checked `keras.Model` from a `.keras` file; raises ModelRejected with one sentence."""
+def load_model_file(path: str | Path, max_bytes: int = MAX_BYTES, *, with_optimizer: bool = False):
+    """A checked `keras.Model` from a `.keras` file; raises ModelRejected with one sentence.
+
+    with_optimizer: also restore the compiled optimizer with its state (Adam's moments, the
+    step count), as continuing a run needs; prediction and evaluation do not.
+    """
     path = Path(path)
     _check_archive(path, max_bytes)
-    model = _load_safely(path)
+    model = _load_safely(path, with_optimizer)
     _check_shapes(model)
     return model
 
@@ -102,14 +106,16 @@ def _mentions_lambda(config_text: str) -> bool:
     return walk(config)
 
 
-def _load_safely(path: Path):
+def _load_safely(path: Path, with_optimizer: bool = False):
     import keras  # lazy: the pages that list runs should not pay for TensorFlow
+
+    import dlapp.augment  # noqa: F401  registers dlapp's own augmentation layers, which saved models contain
 
     # Keras picks the format by file name; an upload may arrive as "upload.zip" or a temp name.
     with tempfile.TemporaryDirectory() as folder:
         keras_path = path if path.suffix == ".keras" else Path(shutil.copy(path, Path(folder) / "model.keras"))
         try:
-            return keras.saving.load_model(keras_path, safe_mode=True, compile=False)
+            return keras.saving.load_model(keras_path, safe_mode=True, compile=with_optimizer)
         except ValueError as exc:
             if "safe_mode" in str(exc) or "Lambda" in str(exc):
                 raise ModelRejected(LAMBDA_MESSAGE) from exc

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
+from dlapp.augment import drawing_augmentation
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
 from dlapp.precision import policy_scope, resolve_precision
 
@@ -19,18 +20,6 @@ NUM_CLASSES = 10
 # Output layers compute in float32 whatever the model's policy: the softmax and the reconstruction
 # feed the loss, and probabilities rounded to bfloat16's 3 digits would show as 0.996 for 1.0.
 OUTPUT_DTYPE = "float32"
-
-
-def augmentation(shift: float, rotation_degrees: float, zoom: float) -> keras.Sequential:
-    """Random shift, rotation and zoom of (28, 28, 1) images; identity outside training."""
-    return keras.Sequential(
-        [
-            layers.RandomTranslation(shift, shift, fill_mode="constant"),
-            layers.RandomRotation(rotation_degrees / 360.0, fill_mode="constant"),
-            layers.RandomZoom(zoom, fill_mode="constant"),
-        ],
-        name="augmentation",
-    )
 
 
 def _regularizer(l2: float):
@@ -220,7 +209,8 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
 # The ModelConfig fields each builder takes: the architecture's fields minus the loss, which
 # is a compile setting (`augment` is built separately from the augment_* fields).
 BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
-    arch: tuple(name for name in names if name != "reconstruction_loss") for arch, names in ARCH_FIELDS.items()
+    arch: tuple(name for name in names if name not in ("reconstruction_loss", "loss"))
+    for arch, names in ARCH_FIELDS.items()
 }
 
 
@@ -236,7 +226,13 @@ def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
     kwargs = builder_kwargs(config)
     with policy_scope(policy):  # this model only: the thread's policy is restored afterwards
         if config.augment and config.arch != "autoencoder":
-            kwargs["augment"] = augmentation(config.augment_shift, config.augment_rotation, config.augment_zoom)
+            kwargs["augment"] = drawing_augmentation(
+                config.augment_shift,
+                config.augment_rotation,
+                config.augment_zoom,
+                thickness=config.augment_thickness,
+                elastic=config.augment_elastic,
+            )
         return BUILDERS[config.arch](**kwargs)
 
 
@@ -255,9 +251,31 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     )
 
 
-def loss_and_metrics(config: RunConfig) -> tuple[str, list[str]]:
+@keras.saving.register_keras_serializable(package="dlapp")
+class OneHotMSE(keras.losses.Loss):
+    """Mean squared error between the class probabilities and the one-hot target, from integer labels.
+
+    The datasets give labels as integers (3), so the one-hot target ([0, 0, 0, 1, 0, ...]) is made here.
+    """
+
+    def __init__(self, num_classes: int = NUM_CLASSES, name: str = "one_hot_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes = num_classes
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")  # (batch,) from (batch,) or (batch, 1)
+        target = keras.ops.one_hot(labels, self.num_classes, dtype=y_pred.dtype)  # (batch, 10)
+        return keras.ops.mean(keras.ops.square(target - y_pred), axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[str]]:
     if config.model.arch == "autoencoder":
         return config.model.reconstruction_loss, ["mse"]
+    if config.model.loss == "mse":
+        return OneHotMSE(), ["accuracy"]
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 

@@ -41,6 +41,8 @@ CLASS_COLORS = (
 )
 
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Reconstruction error (MSE)"}
+TWO_LINES = 62  # px above the plot for a title with a smaller second line
+LOSS_NAMES = {"crossentropy": "cross-entropy", "mse": "MSE", "binary_crossentropy": "binary cross-entropy"}
 LABEL_CHARS = 40  # a legend entry longer than this is cut: a long run name must not push the chart aside
 # Right-to-left overrides and embeddings in a name: kept, but isolated, so they cannot flip what follows.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -90,15 +92,33 @@ def smooth(values: Sequence[float], weight: float = 0.8) -> np.ndarray:
     return out
 
 
+def loss_name(config) -> str:
+    """The loss a run's config minimises, in words: 'cross-entropy', 'MSE', 'binary cross-entropy'."""
+    key = config.model.loss if config.is_classifier else config.model.reconstruction_loss
+    return LOSS_NAMES.get(key, key)
+
+
+def curve_title(metric: str, loss: str = "", splits: str = "training and validation images") -> str:
+    """'Loss (cross-entropy) per epoch' over a smaller 'on the training and validation images'.
+
+    Two lines, because one would not fit a phone-wide chart (Plotly does not wrap titles).
+    """
+    what = f"Loss ({loss})" if metric == "loss" and loss else METRIC_TITLES.get(metric, metric)
+    return f"{what} per epoch<br><span style='font-size:12px;color:#64748B'>on the {splits}</span>"
+
+
 def training_curve(
     epochs: Sequence[Mapping[str, float]],
     metric: str,
     batches: Sequence[tuple[float, float]] = (),
     total_epochs: int | None = None,
+    loss: str = "",
+    best_epoch: int | None = None,
 ) -> go.Figure:
     """Train and validation `metric` per epoch (x = epoch, 1-based), plus a smoothed per-batch curve.
 
     batches: (fractional epoch, value) pairs, drawn faded behind the epoch points.
+    loss: the loss's name for the title; best_epoch (1-based): marked with a dotted line.
     """
     fig = go.Figure()
     if batches:
@@ -119,11 +139,18 @@ def training_curve(
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
     # Under the plot (automargin keeps it clear of the ticks, and it wraps downwards on a phone).
     bottom_legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
-    title = f"{METRIC_TITLES.get(metric, metric)} per epoch"
-    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend)
+    if best_epoch is not None:
+        fig.add_vline(x=best_epoch, line={"color": "#64748B", "dash": "dot", "width": 1.5})
+        side = "right" if best_epoch > len(epochs) / 2 else "left"  # the label stays inside the plot
+        fig.add_annotation(
+            x=best_epoch, y=1, yref="paper", text=f"best epoch {best_epoch}", showarrow=False, yshift=8, xanchor=side
+        )
+    has_val = any(e.get(f"val_{metric}") is not None for e in epochs)
+    title = curve_title(metric, loss, "training and validation images" if has_val else "training images")
+    return _layout(fig, title, xaxis=xaxis, yaxis=yaxis, legend=bottom_legend).update_layout(margin={"t": TWO_LINES})
 
 
-def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str) -> go.Figure:
+def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str, loss: str = "") -> go.Figure:
     """Several runs' per-epoch curves: train in indigo shades, validation in amber shades, one dash per run."""
     fig = go.Figure()
     for i, (label, epochs) in enumerate(curves.items()):
@@ -139,7 +166,8 @@ def runs_overlay(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: st
                     name=f"{plain_label(label)} ({part})",
                     line={"color": shades[i % len(shades)], "dash": dash, "width": 2},
                 )
-    return _layout(fig, METRIC_TITLES.get(metric, metric), height=360, xaxis={"title": "epoch"})
+    title = curve_title(metric, loss, "training and validation (val) images of each run")
+    return _layout(fig, title, height=360, xaxis={"title": "epoch"}).update_layout(margin={"t": TWO_LINES})
 
 
 def mosaic(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
@@ -188,7 +216,13 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray, class_
     fig = go.Figure()
     fig.add_bar(x=list(class_names), y=np.bincount(train_labels, minlength=k), name="train", marker_color=TRAIN_COLOR)
     fig.add_bar(x=list(class_names), y=np.bincount(test_labels, minlength=k), name="test", marker_color="#9CA3AF")
-    return _layout(fig, "Images per class", barmode="group", xaxis={"type": "category"}, yaxis={"title": "images"})
+    return _layout(
+        fig,
+        "Images per class in the training and test sets",
+        barmode="group",
+        xaxis={"type": "category"},
+        yaxis={"title": "images"},
+    )
 
 
 def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
@@ -225,7 +259,7 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
     )
     fig.update_xaxes(title="predicted", type="category", side="top")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
-    return _layout(fig, "Confusion matrix", height=460)
+    return _layout(fig, "Confusion matrix on the test images", height=460)
 
 
 def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Sequence[str]) -> go.Figure:
@@ -234,7 +268,11 @@ def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Seq
     fig.add_bar(x=names, y=precision, name="precision", marker_color=TRAIN_COLOR)
     fig.add_bar(x=names, y=recall, name="recall", marker_color="#10B981")
     return _layout(
-        fig, "Precision and recall per class", barmode="group", xaxis={"type": "category"}, yaxis={"range": [0, 1]}
+        fig,
+        "Precision and recall per class on the test images",
+        barmode="group",
+        xaxis={"type": "category"},
+        yaxis={"range": [0, 1]},
     )
 
 
@@ -292,7 +330,7 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence
         )
     return _layout(
         fig,
-        f"Latent space ({note})",
+        f"Latent space of the test images ({note})",
         height=460,
         legend={
             "title": {"text": "class"},

@@ -47,14 +47,29 @@ def configure_threads(jobs_at_once: int) -> None:
 
 
 class Scheduler:
-    """FIFO queue in front of at most `limit` running jobs; `launch(job)` starts one."""
+    """Queue in front of at most `limit` running jobs; `launch(job)` starts one.
 
-    def __init__(self, launch: Callable[[Any], None], limit: int | None = None) -> None:
+    FIFO, or with `fair` (shared mode) round-robin over `job.owner`: the next job is the oldest
+    one of the owner served least recently, so 3 owners' jobs start A1 B1 C1 A2 B2 C2.
+    """
+
+    def __init__(self, launch: Callable[[Any], None], limit: int | None = None, fair: bool | None = None) -> None:
         self._launch = launch
         self._lock = threading.Lock()
         self._running: list[Any] = []
         self._queue: deque[Any] = deque()
         self._limit = limit  # None until the first job: then read from $DLAPP_MAX_JOBS once
+        self._fair = fair  # None until the first job: then shared mode decides
+        self._served: dict[Any, int] = {}  # owner -> turn at which their last job started
+        self._turn = 0
+
+    @property
+    def fair(self) -> bool:
+        if self._fair is None:
+            from dlapp.sharing import is_shared
+
+            self._fair = is_shared()
+        return self._fair
 
     @property
     def limit(self) -> int:
@@ -71,6 +86,7 @@ class Scheduler:
     def submit(self, job: Any) -> None:
         with self._lock:
             self.limit  # noqa: B018 - read before queueing: a limit that cannot be read strands no job
+            self.fair  # noqa: B018
             self._queue.append(job)
             ready = self._take_ready()
         self._launch_all(ready)
@@ -96,11 +112,28 @@ class Scheduler:
 
     def position(self, job: Any) -> int | None:
         with self._lock:
-            return self._queue.index(job) + 1 if job in self._queue else None
+            order = self._order()
+            return order.index(job) + 1 if job in order else None
 
     def _take_ready(self) -> list[Any]:
         ready = []
         while self._queue and len(self._running) < self.limit:
-            ready.append(self._queue.popleft())
-            self._running.append(ready[-1])
+            job = self._order(first_only=True)[0]
+            self._queue.remove(job)
+            self._served[getattr(job, "owner", None)] = self._turn = self._turn + 1
+            ready.append(job)
+            self._running.append(job)
         return ready
+
+    def _order(self, first_only: bool = False) -> list[Any]:
+        """The queue in the order its jobs will start."""
+        if not self.fair:
+            return list(self._queue)
+        served = dict(self._served)
+        waiting, order, turn = list(self._queue), [], self._turn
+        while waiting and not (first_only and order):
+            job = min(waiting, key=lambda j: served.get(getattr(j, "owner", None), 0))  # min keeps queue order on ties
+            waiting.remove(job)
+            order.append(job)
+            served[getattr(job, "owner", None)] = turn = turn + 1
+        return order

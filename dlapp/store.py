@@ -25,16 +25,18 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dlapp import drawings, liveness
-from dlapp.config import CLASSIFIERS, RunConfig
+from dlapp import drawings, liveness, owners
+from dlapp.checkpoints import CheckpointInfo, write_model_file
+from dlapp.config import RunConfig
 from dlapp.errors import StoreError
 from dlapp.names import clean_name, clean_optional_name
+from dlapp.run_record import Run, run_from_row
+from dlapp.store_migrations import add_missing_columns
 
 DATA_DIR_ENV = "DLAPP_DATA_DIR"
 DEFAULT_DATA_DIR = "dlapp-data"
@@ -60,41 +62,19 @@ CREATE TABLE IF NOT EXISTS runs (
     confusion TEXT,
     pid INTEGER,
     hostname TEXT,
-    pid_started TEXT
+    pid_started TEXT,
+    parent_run_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
     logs TEXT NOT NULL,
+    layers TEXT,
     PRIMARY KEY (run_id, epoch)
 );
 """
 RUN_COLUMNS = "runs.*, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = runs.id) AS epochs_completed"
 INTERRUPTED_ERROR = "The process training this run ended before it finished."
-
-
-@dataclass(frozen=True)
-class Run:
-    id: int
-    name: str
-    created: str  # ISO 8601, local time with offset
-    arch: str
-    dataset: str
-    config: RunConfig
-    status: str
-    metrics: dict[str, float]  # test_loss/test_accuracy or test_mse, plus the final train/val logs
-    model_path: str | None
-    error: str | None
-    tags: list[str]
-    seconds: float | None
-    samples_per_second: float | None
-    epochs_completed: int
-    confusion: list[list[int]] | None  # rows = true class
-    pid: int | None
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.arch in CLASSIFIERS
 
 
 class RunStore:
@@ -118,7 +98,9 @@ class RunStore:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + drawings.SCHEMA)
+            add_missing_columns(db)
         self._drawings = drawings.Drawings(self._db)
+        self.owners = owners.Owners(self._db)  # shared mode: who owns which run (see dlapp.owners)
         self.refresh()
         self._remove_stale_temp_files()
 
@@ -164,8 +146,8 @@ class RunStore:
     def model_file(self, run_id: int) -> Path:
         return self.models_dir / f"run-{int(run_id)}.keras"
 
-    def create_run(self, config: RunConfig, name: str | None = None) -> int:
-        """A new run in status "queued", owned by this process.
+    def create_run(self, config: RunConfig, name: str | None = None, *, parent_run_id: int | None = None) -> int:
+        """A new run in status "queued", owned by this process (and started from `parent_run_id`, if given).
 
         Without a name (None, "" or only spaces) the run is named `<arch>-<id>`, such as `cnn-7`;
         a name that breaks the rule in `dlapp.names` raises InvalidName and nothing is stored.
@@ -174,9 +156,9 @@ class RunStore:
         arch = config.model.arch
         with self._db() as db:
             cursor = db.execute(
-                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (name or "", _now(), arch, config.data.dataset, config.to_json(), *liveness.this_process()),
+                "INSERT INTO runs (name, created, arch, dataset, config, status, pid, hostname, pid_started, "
+                "parent_run_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (name or "", _now(), arch, config.data.dataset, config.to_json(), *_owner(), parent_run_id),
             )
             run_id = int(cursor.lastrowid)
             if name is None:
@@ -188,33 +170,41 @@ class RunStore:
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET status = ?, error = ? WHERE id = ?", (status, error, run_id))
 
-    def add_epoch(self, run_id: int, epoch: int, logs: dict[str, float]) -> None:
-        """Record one finished epoch (0-based) with all its Keras logs."""
-        clean = {k: float(v) for k, v in logs.items() if k != "epoch"}
+    def add_epoch(self, run_id: int, epoch: int, logs: dict[str, float], layers: dict | None = None) -> None:
+        """Record one finished epoch (0-based) with all its Keras logs, and its per-layer statistics if any."""
+        clean = {k: float(v) for k, v in logs.items() if k not in ("epoch", "layers")}
         with self._db() as db:
             db.execute(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, logs) VALUES (?, ?, ?)",
-                (int(run_id), int(epoch), json.dumps(clean)),
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, logs, layers) VALUES (?, ?, ?, ?)",
+                (int(run_id), int(epoch), json.dumps(clean), json.dumps(layers) if layers else None),
             )
 
-    def save_model(self, run_id: int, model: Any) -> Path:
-        """Write the model to a temporary name, then rename it into place (atomic on one filesystem)."""
+    def save_model(self, run_id: int, model: Any, info: CheckpointInfo | None = None) -> Path:
+        """Write the model atomically (a temporary name, fsync, rename), with the epoch it is from."""
         final = self.model_file(run_id)
-        temp = self.models_dir / f"{TMP_PREFIX}{int(run_id)}-{os.getpid()}.keras"
         try:
-            model.save(temp)
-            os.replace(temp, final)
+            write_model_file(model, final, info)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
             raise StoreError(
                 f"Cannot write the model file {final} ({exc.strerror or exc}); free some space or set {DATA_DIR_ENV}."
             ) from None
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
         with self._db() as db:
             self._update(db, run_id, "UPDATE runs SET model_path = ? WHERE id = ?", (str(final), run_id))
         return final
+
+    def reopen_run(self, run_id: int, config: RunConfig, keep_epochs: int) -> None:
+        """Queue an ended run again in this process to train further (a continuation), with its new config;
+        epochs after `keep_epochs` (trained by weights lost with a crash) are dropped."""
+        active = ", ".join("?" * len(ACTIVE))
+        with self._db() as db:
+            reopened = db.execute(
+                "UPDATE runs SET status = 'queued', error = NULL, config = ?, pid = ?, hostname = ?, pid_started = ? "
+                f"WHERE id = ? AND status NOT IN ({active})",
+                (config.to_json(), *liveness.this_process(), int(run_id), *ACTIVE),
+            ).rowcount
+            db.execute("DELETE FROM epochs WHERE run_id = ? AND epoch >= ?", (int(run_id), int(keep_epochs)))
+            if not reopened:
+                raise StoreError(f"Run #{run_id} is missing or already training; pick a run that has ended.")
 
     def finish_run(
         self,
@@ -252,19 +242,23 @@ class RunStore:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
             raise _missing(run_id)
-        return _run_from_row(row)
+        return run_from_row(row)
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._db(readonly=True) as db:
             rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC").fetchall()
-        return [_run_from_row(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def epochs(self, run_id: int) -> list[dict]:
-        """[{"epoch": 0, "loss": ..., "val_loss": ..., ...}, ...] in epoch order."""
+        """[{"epoch": 0, "loss": ..., "val_loss": ..., ..., "layers": {...}}, ...] in epoch order; "layers"
+        ({name: {"grad_norm", "weight_norm", "hist": {"edges", "counts"}}}, `dlapp.instruments`) may be absent."""
         with self._db(readonly=True) as db:
-            rows = db.execute("SELECT epoch, logs FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
-            return [{"epoch": row["epoch"], **json.loads(row["logs"])} for row in rows.fetchall()]
+            rows = db.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),)).fetchall()
+        layers = [{"layers": json.loads(row["layers"])} if row["layers"] else {} for row in rows]
+        return [
+            {"epoch": row["epoch"], **json.loads(row["logs"]), **extra} for row, extra in zip(rows, layers, strict=True)
+        ]
 
     def rename(self, run_id: int, name: str) -> None:
         """Give the run a new name; InvalidName (nothing saved) when it breaks the rule in `dlapp.names`."""
@@ -343,28 +337,6 @@ def default_name(arch: str, run_id: int) -> str:
     return f"{arch}-{int(run_id)}"
 
 
-def _run_from_row(row: sqlite3.Row) -> Run:
-    confusion = row["confusion"]
-    return Run(
-        id=row["id"],
-        name=row["name"],
-        created=row["created"],
-        arch=row["arch"],
-        dataset=row["dataset"],
-        config=RunConfig.from_json(row["config"]),
-        status=row["status"],
-        metrics=json.loads(row["metrics"]),
-        model_path=row["model_path"],
-        error=row["error"],
-        tags=json.loads(row["tags"]),
-        seconds=row["seconds"],
-        samples_per_second=row["samples_per_second"],
-        epochs_completed=row["epochs_completed"],
-        confusion=json.loads(confusion) if confusion else None,
-        pid=row["pid"],
-    )
-
-
 def _nearly_full(folder: Path) -> bool:
     try:
         return shutil.disk_usage(folder).free < 1024 * 1024
@@ -383,6 +355,11 @@ def _missing(run_id: int) -> StoreError:
 
 def _read_only(data_dir: Path) -> StoreError:
     return StoreError(f"The run store folder {data_dir} is read-only; choose a writable folder or set {DATA_DIR_ENV}.")
+
+
+def _owner() -> tuple:
+    """(pid, hostname, pid_started) of this process, which owns the runs it creates."""
+    return liveness.this_process()
 
 
 def _now() -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import keras
 
     from dlapp.data import PreparedData
+    from dlapp.instruments import LayerStatsOwner
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def fit_run(
     data: PreparedData | None = None,
     model: keras.Model | None = None,
     initial_epoch: int = 0,
+    checkpoint: Any | None = None,
+    instruments: LayerStatsOwner | None = None,
 ) -> FitResult:
     """Seed, prepare the data, build the model under the strategy, fit, and test; in the calling thread.
 
@@ -70,9 +73,14 @@ def fit_run(
     - `on_fit_start`: called with a `FitStart` right before `model.fit` (a job's progress bar).
     - `data`: train on these arrays instead of `prepare(config.data, ...)` (fine-tuning on
       drawings); they must be shaped for `config.model.arch`.
+    - `instruments`: record every layer's gradient norm, weight norm and weight histogram at each
+      epoch's end (`dlapp.instruments`) and hand them to `instruments.on_layers(epoch, layers)`,
+      before the epoch's other callbacks; the TensorBoard log gets them too.
     - `model` and `initial_epoch`: continue a compiled model (from a checkpoint) instead of
       building a new one; it trains `config.train.epochs` more epochs, numbered from
       `initial_epoch`, so epoch events and logs continue where the earlier run stopped.
+    - `checkpoint`: a callback writing the model (`dlapp.checkpoints`); it comes last, so the
+      model it writes at the end is the one early stopping restored.
 
     The seed is set here because Keras seed state is thread-local: call this in the thread
     that trains. A stop (`model.stop_training`) ends the fit early; the result is still tested.
@@ -101,6 +109,9 @@ def fit_run(
     start = FitStart(len(data.x_train), math.ceil(len(data.x_train) / train.batch_size), strategy.num_replicas_in_sync)
     if on_fit_start is not None:
         on_fit_start(start)
+    extras = _extra_callbacks(config, tensorboard_dir, validation is not None, policy)
+    if instruments is not None:
+        callbacks = [_layer_recorder(config, data, instruments, extras), *callbacks]
     steps_before = _optimizer_steps(model)
     began = time.perf_counter()
     history = model.fit(
@@ -108,7 +119,7 @@ def fit_run(
         epochs=initial_epoch + train.epochs,
         initial_epoch=initial_epoch,
         validation_data=validation,
-        callbacks=[*callbacks, *_extra_callbacks(config, tensorboard_dir, validation is not None, policy)],
+        callbacks=[*callbacks, *extras, *([checkpoint] if checkpoint is not None else [])],
         verbose=0,
     )
     fit_seconds = time.perf_counter() - began
@@ -127,6 +138,25 @@ def fit_run(
         replicas=start.replicas,
         policy=policy,
     )
+
+
+def _layer_recorder(config: RunConfig, data: PreparedData, owner: LayerStatsOwner, extras: Sequence[Any]):
+    """The instruments' callback, forwarding to `owner` and to the TensorBoard log among `extras`."""
+    from dlapp.instruments import LayerStatsCallback
+
+    owners = [owner, *(callback for callback in extras if hasattr(callback, "on_layers"))]
+    return LayerStatsCallback(_Owners(owners), data.x_train, _targets(config, data.x_train, data.y_train))
+
+
+class _Owners:
+    """Several owners of per-layer statistics, in order."""
+
+    def __init__(self, owners: Sequence[LayerStatsOwner]):
+        self.owners = list(owners)
+
+    def on_layers(self, epoch: int, layers: dict[str, dict]) -> None:
+        for owner in self.owners:
+            owner.on_layers(epoch, layers)
 
 
 def _targets(config: RunConfig, images, labels):

@@ -25,3 +25,4 @@ with ui.friendly_errors():
         with st.spinner("Encoding the test set…"):
             codes = ui.latent_codes_for(run)
         ui.render_autoencoder_report(run, report, raw.x_test, raw.y_test, codes)
+    ui.render_first_layer(run)

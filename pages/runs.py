@@ -27,6 +27,8 @@ else:
             ui.render_delete(store, run)
         with files_col:
             ui.render_downloads(run)
+        ui.render_continuation(store, run, go_to_train=True)
+        ui.render_layer_history(store.epochs(run.id), key=f"runs_{run.id}")
 
 st.subheader("Import a model")
 upload = st.file_uploader(

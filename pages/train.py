@@ -10,6 +10,7 @@ settings_col, main_col = st.columns([2, 3], gap="large")
 
 with settings_col:
     st.subheader("Settings")
+    ui.render_presets()
     config, error = ui.render_settings()
 
 with main_col:
@@ -18,3 +19,4 @@ with main_col:
     ui.render_model_summary(config)
     ui.render_train_button(store, error, busy=own and run is not None and ui.is_training(run))
     ui.render_shown_run(store, run, own)
+    ui.render_continuation(store, run)

@@ -53,6 +53,7 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
         "sample_load",
         "build_s",
         "throughput",
+        "stop_s",
         "latency_ms",
         "first_batch_s",
         "peak_rss_mb",
@@ -77,7 +78,9 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
     assert set(results["sample_load"]) == {"load_s", "import_s"}
     assert set(results["build_s"]) == {"mlp"} and set(results["peak_rss_mb"]) == {"mlp"}
     assert {"warm", "cold"} <= set(results["first_batch_s"])
+    assert {"loop_s", "ended_s"} <= set(results["stop_s"]["mlp"]) and "mlp: Stop -> training loop stops" in table
     verdicts = {"throughput_mlp", "canvas", "saliency", "sample_load", "build_mlp", "first_batch", "speedup_mlp"}
+    verdicts.add("stop_mlp")
     # Accuracy is judged only where auto resolves to a reduced precision (a bf16 CPU or a GPU).
     assert verdicts <= set(results["ok"]) and set(results["ok"]) - verdicts <= {"accuracy_mlp_auto"}
     speed = results["speedup"]["mlp"]

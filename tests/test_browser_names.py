@@ -15,7 +15,7 @@ from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, streamlit_ap
 from dlapp.config import RunConfig
 from dlapp.store import RunStore
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 120_000  # ms: the first Keras page imports TensorFlow on a shared 2-core machine

@@ -22,5 +22,5 @@ def test_opening_train_first_on_a_fresh_server_shows_the_navigation(tmp_path):
         wait_idle(page)
         links = page.locator("[data-testid='stSidebarNav'] a")
         titles = [link.inner_text().strip().splitlines()[-1] for link in links.all()]  # after the icon's name
-        assert titles == ["Home", "Data", "Train", "Evaluate", "Draw", "Runs", "Experiments"], titles
+        assert titles == ["Home", "Learn", "Data", "Train", "Evaluate", "Draw", "Runs", "Experiments"], titles
         assert page.get_by_text("Settings").first.is_visible()  # app.py routed to the Train page itself

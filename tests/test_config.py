@@ -231,6 +231,23 @@ def test_valid_configs_validate_and_round_trip_through_json(values):
     assert RunConfig.from_flat(**config.flat()) == config
 
 
+def test_every_setting_says_what_it_does_in_a_sentence_or_two():
+    for name, f in all_fields().items():
+        text = f.metadata["help"]
+        sentences = [s for s in text.replace("e.g.", "eg").split(". ") if s.strip()]
+        assert 40 <= len(text) <= 260 and 1 <= len(sentences) <= 3, (name, text)
+
+
+def test_loss_applies_to_classifiers_only():
+    from dlapp.config import ARCH_FIELDS
+
+    assert RunConfig.from_flat(loss="mse").validate().model.loss == "mse"
+    assert all("loss" in ARCH_FIELDS[arch] for arch in ("mlp", "cnn", "rnn", "resnet"))
+    assert "loss" not in ARCH_FIELDS["autoencoder"]
+    with pytest.raises(ValueError, match="loss must be one of crossentropy, mse"):
+        RunConfig.from_flat(loss="hinge").validate()
+
+
 def test_config_error_carries_the_field_the_value_and_what_is_allowed():
     from dlapp.config import ConfigError
 

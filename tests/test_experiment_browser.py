@@ -10,7 +10,7 @@ import time
 import pytest
 from streamlit_server import CHROMIUM_ARGS, ROOT, chromium_or_skip, set_number, streamlit_app, wait_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 120_000  # ms: the first Keras step imports TensorFlow on a shared 2-core machine

@@ -155,7 +155,10 @@ def _mutable(*paths: Path) -> None:
     subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True)
 
 
-def test_a_store_turning_read_only_mid_training_fails_the_job_with_one_sentence(tmp_path):
+def test_a_store_turning_read_only_mid_training_fails_the_job_with_one_sentence(tmp_path, monkeypatch):
+    # No checkpoint during this run: one caught mid-write by chattr could neither be renamed nor removed,
+    # and its temporary file would stay until the next start (test_checkpoints covers read-only checkpoints).
+    monkeypatch.setenv("DLAPP_CHECKPOINT_SECONDS", "3600")
     store = RunStore(tmp_path / "data")
     before = finished_run(store)
     job = TrainingJob(LONG, store).start()
@@ -239,6 +242,8 @@ def test_no_room_for_the_model_file_fails_the_run_with_its_sentence_and_no_parti
         assert job.wait(300) == "failed"
         assert job.error.startswith("Cannot write the model file ")
         assert job.error.endswith("free some space or set DLAPP_DATA_DIR.")
+        # The end's checkpoint failed first, and said so once; the job then tried once more and failed.
+        assert job.checkpoint_problem == job.error[:-1] + "; the previous checkpoint is kept and training goes on."
         run = store.run(job.run_id)
         assert (run.status, run.error, run.model_path) == ("failed", job.error, None)
         assert run.epochs_completed == 1  # the epoch trained before the save is kept

@@ -123,7 +123,7 @@ def _cli_refusal(args: list[str], capsys) -> str:
 
 
 CLI_CASES = [
-    (["train", "--hidden-units", ""], "--hidden-units must be a list of 1 to 8 sizes"),
+    (["train", "--hidden-units", ""], "whole numbers separated by commas"),
     (["train", "--hidden-units", "1,2,3,4,5,6,7,8,9"], "--hidden-units has 9 layers; at most 8"),
     (["train", "--hidden-units", "8,,x"], "whole numbers separated by commas"),
     (["train", "--learning-rate", "inf"], "--learning-rate must be greater than 0 and at most 10; got inf"),

@@ -16,10 +16,12 @@ import pytest
 
 from dlapp import events
 from dlapp.callbacks import EventCallback
+from dlapp.checkpoints import read_checkpoint_info
 from dlapp.config import RunConfig
 from dlapp.data import prepare
 from dlapp.input_pipeline import USE_TF_DATA, training_input, validation_input
 from dlapp.jobs import TrainingJob, get_job, job_limit, max_jobs, set_max_jobs
+from dlapp.modelfile import load_model_file
 from dlapp.models import STEPS_PER_EXECUTION, build_compiled
 from dlapp.scheduler import Scheduler
 from dlapp.store import RunStore
@@ -29,7 +31,7 @@ SMALL = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, ep
 
 
 def _without_epoch(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "epoch"}
+    return {k: v for k, v in data.items() if k not in ("epoch", "layers")}
 
 
 def _tensorboard_tags(folder: Path) -> set[str]:
@@ -305,8 +307,8 @@ KILLED_CHILD = textwrap.dedent(
 )
 
 
-def test_a_killed_process_leaves_its_epochs_and_an_interrupted_run(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def test_a_killed_process_leaves_its_epochs_an_interrupted_run_and_its_last_checkpoint(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DLAPP_CHECKPOINT_SECONDS": "0"}  # a checkpoint every epoch
     child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(tmp_path)], cwd=REPO, env=env)
     try:
         deadline = time.monotonic() + 240
@@ -315,7 +317,7 @@ def test_a_killed_process_leaves_its_epochs_and_an_interrupted_run(tmp_path):
             if (tmp_path / "runs.sqlite").exists():
                 store = store or RunStore(tmp_path)
                 runs = store.runs()
-                if runs and runs[0].epochs_completed >= 1:
+                if runs and runs[0].epochs_completed >= 2:  # so epoch 1's checkpoint is surely written
                     break
             time.sleep(0.2)
         assert child.poll() is None, "the child ended before it could be killed"
@@ -330,7 +332,11 @@ def test_a_killed_process_leaves_its_epochs_and_an_interrupted_run(tmp_path):
     rows = fresh.epochs(run.id)
     assert len(rows) >= 1 and [r["epoch"] for r in rows] == list(range(len(rows)))
     assert all({"loss", "accuracy", "val_loss", "val_accuracy"} <= set(r) for r in rows)
-    assert list(fresh.models_dir.iterdir()) == []  # no half-written or temporary model file
+    assert [p.name for p in fresh.models_dir.iterdir()] == [f"run-{run.id}.keras"]  # no temporary file
+    info = read_checkpoint_info(run.model_path)
+    assert info.epochs_planned == 500 and 1 <= info.epochs_trained <= len(rows)
+    model = load_model_file(run.model_path, with_optimizer=True)  # loadable, with its optimizer state
+    assert int(model.optimizer.iterations) == info.epochs_trained * 113  # the epoch it says: 1800 images, batch 16
 
 
 def test_a_dataset_that_cannot_load_fails_with_its_sentence(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit_server import CHROMIUM_ARGS, chromium_or_skip, set_number, streamlit_app, wait_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SESSIONS = 8
 SLOW = 120_000  # ms: the first Train page imports TensorFlow, on a shared 2-core machine

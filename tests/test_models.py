@@ -146,3 +146,19 @@ def test_one_epoch_on_a_few_dozen_digits_lowers_the_loss(arch):
     model.fit(prepared.x_train, target, epochs=1, batch_size=config.train.batch_size, verbose=0)
     after = model.evaluate(prepared.x_train, target, verbose=0, return_dict=True)["loss"]
     assert after < before, (before, after)
+
+
+def test_mse_loss_is_the_squared_distance_to_the_one_hot_target_and_survives_saving(tmp_path):
+    keras.utils.set_random_seed(0)
+    config = RunConfig.from_flat(hidden_units=(16,), loss="mse", train_subset=64, validation_split=0.0).validate()
+    prepared = data.prepare(config.data, "mlp", seed=0)
+    model = models.build_compiled(config)
+    model.fit(prepared.x_train, prepared.y_train, epochs=1, batch_size=16, verbose=0)
+    scores = model.evaluate(prepared.x_train, prepared.y_train, verbose=0, return_dict=True)
+    probabilities = model.predict(prepared.x_train, verbose=0)  # (64, 10)
+    by_hand = np.mean((np.eye(10)[prepared.y_train] - probabilities) ** 2)
+    assert scores["loss"] == pytest.approx(by_hand, rel=1e-4)
+    assert scores["accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == prepared.y_train))
+    model.save(tmp_path / "mse.keras")
+    reloaded = keras.saving.load_model(tmp_path / "mse.keras", safe_mode=True)
+    assert isinstance(reloaded.loss, models.OneHotMSE)

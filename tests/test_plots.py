@@ -112,3 +112,23 @@ def test_runs_overlay_legend_shows_run_names_as_text():
     legend = fig.data[0].name
     assert "<" not in legend and ">" not in legend
     assert legend.startswith("&lt;a href=") and legend.endswith(" (train)")
+
+
+def test_curve_titles_name_the_loss_and_the_split():
+    from dlapp.config import RunConfig
+
+    epochs = [{"epoch": 0, "loss": 1.0, "val_loss": 1.2}, {"epoch": 1, "loss": 0.5, "val_loss": 0.7}]
+    mse = plots.loss_name(RunConfig.from_flat(loss="mse"))
+    fig = plots.training_curve(epochs, "loss", loss=mse, best_epoch=2)
+    assert fig.layout.title.text.startswith("Loss (MSE) per epoch<br>")
+    assert fig.layout.title.text.endswith("on the training and validation images</span>")
+    assert [shape.x0 for shape in fig.layout.shapes] == [2] and "best epoch 2" in fig.layout.annotations[0].text
+    train_only = plots.training_curve([{"epoch": 0, "accuracy": 0.9}], "accuracy")
+    assert (
+        "Accuracy per epoch<br>" in train_only.layout.title.text
+        and "on the training images" in train_only.layout.title.text
+    )
+    assert plots.loss_name(RunConfig.from_flat(arch="autoencoder")) == "binary cross-entropy"
+    overlay = plots.runs_overlay({"a": epochs}, "loss", loss="cross-entropy")
+    assert overlay.layout.title.text.startswith("Loss (cross-entropy) per epoch<br>")
+    assert "on the training and validation (val) images of each run" in overlay.layout.title.text

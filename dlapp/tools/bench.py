@@ -9,6 +9,8 @@ What it measures, and how it keeps a busy (shared, 2-core) machine from lying:
 - Faster than a plain Keras fit (`bench_speed.py`): `fit_run` per architecture and precision
   against a bare float32 `model.fit` of the same model and batch size; test accuracy per
   precision over seeds; one epoch's time on the 60,000-image timing set.
+- Stop: seconds from `job.stop()` until the training loop stops, and until the job has ended,
+  per architecture (`bench_stop.py`; several batches per call delay it to the end of a call).
 - Canvas (280x280 RGBA) -> probabilities and saliency latency for the default CNN (`bench_latency.py`).
 - Cold load of the bundled sample (in a fresh interpreter, so no cache helps), the time to build
   each default model, the first batch event after start(), and the peak memory of a training run
@@ -30,6 +32,7 @@ from dlapp.config import ARCHITECTURES, RunConfig
 from dlapp.tools import bench_speed
 from dlapp.tools.bench_latency import latency
 from dlapp.tools.bench_startup import build_times, child_run, first_batch_warm, sample_load_time
+from dlapp.tools.bench_stop import stop_latency
 from dlapp.tools.bench_throughput import throughput
 from dlapp.tools.machine import loadavg, machine_info
 
@@ -40,6 +43,7 @@ TARGETS = {
     "sample_load_s": 0.5,
     "build_s": 2.0,
     "first_batch_s": 2.0,
+    "stop_loop_s": 1.0,  # Stop pressed -> the training loop's last batch
 }
 
 
@@ -141,6 +145,11 @@ def run_bench(
             log(f"throughput of {arch}: warm-up, then {rounds} interleaved bare/job rounds")
             config = base_config(arch, train_subset, epochs, batch_size)
             results["throughput"][arch] = throughput(config, Path(folder) / "store", rounds)
+        results["stop_s"] = {}
+        for arch in archs:
+            log(f"Stop latency of a {arch} job ({min(rounds, 3)} stops)")
+            long_enough = base_config(arch, 0, max(epochs, 3), batch_size)  # the whole sample: Stop lands mid-fit
+            results["stop_s"][arch] = stop_latency(long_enough, Path(folder) / "store", repeats=min(rounds, 3))
         configs = {arch: base_config(arch, train_subset, epochs, batch_size) for arch in archs}
         speed = {"precisions": precisions, "seeds": seeds, "timing_size": timing_size}
         results.update(bench_speed.run_speed(configs, speed, rounds, log))
@@ -179,6 +188,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     ok["sample_load"] = results["sample_load"]["load_s"] < TARGETS["sample_load_s"]
     ok.update({f"build_{arch}": s < TARGETS["build_s"] for arch, s in results["build_s"].items()})
     ok["first_batch"] = results["first_batch_s"]["warm"] < TARGETS["first_batch_s"]
+    ok.update({f"stop_{arch}": r["loop_s"] < TARGETS["stop_loop_s"] for arch, r in results["stop_s"].items()})
     ok.update(bench_speed.speed_verdicts(results))
     return ok
 
@@ -214,6 +224,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             None,
         )
+    for arch, r in results["stop_s"].items():
+        row(f"{arch}: Stop -> training loop stops, median", f"{r['loop_s']:.3f} s", "< 1 s", ok[f"stop_{arch}"])
+        row(f"  {arch}: Stop -> job ended (validation, checkpoint, test)", f"{r['ended_s']:.2f} s", "", None)
     lat = results["latency_ms"]
     row("canvas -> probabilities, median (CNN)", f"{lat['canvas_median']:.2f} ms", "<= 10 ms", ok["canvas"])
     row("canvas -> probabilities, p95 (CNN)", f"{lat['canvas_p95']:.2f} ms", "", None)

@@ -17,13 +17,25 @@ from dlapp.ui.common import (
     pick_run,
     render_data_availability,
     render_digit,
+    run_status,
     runs_with_model,
 )
-from dlapp.ui.drawing import draw_models, render_canvas, render_guess, render_test_set
+from dlapp.ui.continuation import render_continuation, use_settings
+from dlapp.ui.drawing import (
+    draw_models,
+    prepare_model,
+    render_canvas,
+    render_guess,
+    render_model_note,
+    render_test_set,
+)
 from dlapp.ui.evaluation import evaluation_report, latent_codes_for, render_autoencoder_report, render_classifier_report
 from dlapp.ui.experiment_view import experiment_store, pick_experiment, render_experiment
 from dlapp.ui.experiments import follow_open_in_train, render_new_experiment
 from dlapp.ui.exports import render_runs_csv
+from dlapp.ui.finetune import prompted_digit, render_finetune, render_prompt, render_review
+from dlapp.ui.instruments import render_first_layer, render_forward_pass, render_gradient_chart, render_layer_history
+from dlapp.ui.presets import render_presets
 from dlapp.ui.runs import (
     import_model,
     render_delete,
@@ -33,10 +45,18 @@ from dlapp.ui.runs import (
     render_runs_table,
 )
 from dlapp.ui.settings import render_model_summary, render_settings
+from dlapp.ui.starter import model_label
 from dlapp.ui.text import escape_markdown
 from dlapp.ui.training import is_training, render_shown_run, render_train_button, shown_run
 
 __all__ = [
+    "render_continuation",
+    "run_status",
+    "use_settings",
+    "render_review",
+    "render_prompt",
+    "render_finetune",
+    "prompted_digit",
     "STATUS_ICONS",
     "dataset_title",
     "draw_models",
@@ -51,7 +71,9 @@ __all__ = [
     "is_training",
     "latent_codes_for",
     "load_dataset",
+    "model_label",
     "page_setup",
+    "prepare_model",
     "pick_experiment",
     "pick_run",
     "render_autoencoder_report",
@@ -62,9 +84,15 @@ __all__ = [
     "render_digit",
     "render_downloads",
     "render_experiment",
+    "render_first_layer",
+    "render_forward_pass",
+    "render_gradient_chart",
     "render_guess",
+    "render_model_note",
+    "render_layer_history",
     "render_model_summary",
     "render_new_experiment",
+    "render_presets",
     "render_overlay",
     "render_rename",
     "render_runs_csv",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,8 @@ LABELS = {
     "augment_shift": "Max shift",
     "augment_rotation": "Max rotation (°)",
     "augment_zoom": "Max zoom",
+    "augment_thickness": "Pen width change",
+    "augment_elastic": "Wobble (px)",
     "train_subset": "Training subset size (0 = all)",
     "early_stopping": "Early stopping patience (0 = off)",
 }
@@ -153,10 +155,22 @@ def page_setup(title: str) -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.title(title, anchor=False)
+    from dlapp.ui import owner  # shared mode only: keep the visitor's owner token; the teacher's unlock
+
+    owner.keep_owner_token()
+    owner.render_admin_unlock()
 
 
 def run_label(run: Run) -> str:
-    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run.status}"
+    return f"#{run.id} {run.name} · {run.arch} · {run.dataset} · {run_status(run)}"
+
+
+def run_status(run: Run) -> str:
+    """'interrupted (model from epoch 4 of 30)': the status, and its model's epoch when not the run's last."""
+    from dlapp.resume import model_epoch_note
+
+    note = model_epoch_note(run)
+    return f"{run.status} ({note})" if note else run.status
 
 
 def headline_metric(run: Run) -> str:
@@ -210,12 +224,14 @@ def render_gallery(images: np.ndarray, captions: list[str], columns: int = 8, fa
                 render_digit(image, caption, factor)
 
 
-def pick_run(runs: list[Run], label: str, key: str, help: str | None = None) -> Run | None:
-    """A selectbox over runs (newest first); None when there are none."""
+def pick_run(
+    runs: list[Run], label: str, key: str, help: str | None = None, label_of: Callable[[Run], str] | None = None
+) -> Run | None:
+    """A selectbox over runs (newest first), each shown by `label_of` (default `run_label`); None if none."""
     if not runs:
         return None
     by_id = {run.id: run for run in runs}
-    labels = {run.id: run_label(run) for run in runs}
+    labels = {run.id: (label_of or run_label)(run) for run in runs}
     # A selectbox keeps showing an option's old text (after a rename) until its value changes, so the
     # widget gets a new key whenever a label changes, starting from the run chosen before (kept under `key`).
     widget_key = f"{key}_{zlib.crc32(repr(labels).encode())}"

@@ -9,8 +9,12 @@ import numpy as np
 import streamlit as st
 
 from dlapp.errors import EmptyCanvas
-from dlapp.ui.common import friendly_errors, run_model, runs_with_model
-from dlapp.ui.prediction import render_personal_test, render_prediction, render_reconstruction
+from dlapp.ui import owner
+from dlapp.ui.common import friendly_errors, runs_with_model
+from dlapp.ui.finetune import advance_prompt
+from dlapp.ui.instruments import render_forward_pass
+from dlapp.ui.prediction import render_empty_bars, render_personal_test, render_prediction, render_reconstruction
+from dlapp.ui.starter import is_starter, model_for, starter_run
 
 if TYPE_CHECKING:
     from dlapp.novelty import DigitReference
@@ -22,18 +26,32 @@ LABEL_KEY = "draw_label"
 
 
 def draw_models(store: RunStore) -> list[Run]:
-    """Runs with a saved model, latest classifier first (the autoencoders after them)."""
+    """Your runs with a saved model, latest classifier first (autoencoders after), then the shipped starter."""
     runs = runs_with_model(store)
-    return [r for r in runs if r.is_classifier] + [r for r in runs if not r.is_classifier]
+    starter = starter_run()
+    ordered = [r for r in runs if r.is_classifier] + [r for r in runs if not r.is_classifier]
+    return ordered + ([starter] if starter is not None else [])
+
+
+def _forget_label_when_cleared(has_ink: bool) -> None:
+    """A new drawing starts without the last one's label: reset it when the canvas goes blank."""
+    if st.session_state.get("draw_had_ink") and not has_ink:
+        st.session_state[LABEL_KEY] = None
+    st.session_state.draw_had_ink = has_ink
 
 
 def _clear_canvas() -> None:
+    """A fresh canvas for the next prompted digit: a new key remounts it empty."""
     st.session_state.canvas_key = st.session_state.get("canvas_key", 0) + 1
-    st.session_state[LABEL_KEY] = None  # a new drawing starts without the last one's label
 
 
 def render_canvas() -> np.ndarray | None:
-    """The drawing canvas and its Clear button; the canvas image (280, 280, 4) uint8, or None."""
+    """The drawing canvas; the canvas image (280, 280, 4) uint8, or None.
+
+    Its own toolbar clears it (the bin, "Reset canvas & history"): the canvas stays mounted,
+    so a stroke drawn right after clearing counts. A separate Clear button remounted it under
+    a new key, which could swallow that stroke.
+    """
     # Imported here: the component registers itself on import, which needs a running Streamlit
     # server, and the Home page (which imports dlapp.ui) has no use for it.
     from streamlit_drawable_canvas import st_canvas
@@ -46,11 +64,13 @@ def render_canvas() -> np.ndarray | None:
         width=280,
         drawing_mode="freedraw",
         return_image_data=True,
+        # Fixed unless "draw the digit shown" mode clears it after a save; the bin keeps it mounted.
         key=f"canvas_{st.session_state.get('canvas_key', 0)}",
     )
-    st.caption("Draw one digit, large, in the middle of the box.")
-    st.button("Clear", icon=":material/ink_eraser:", on_click=_clear_canvas)
-    return None if canvas.image_data is None else np.asarray(canvas.image_data)
+    st.caption("Draw one digit, large, in the middle of the box. The bin above the box clears it.")
+    rgba = None if canvas.image_data is None else np.asarray(canvas.image_data)
+    _forget_label_when_cleared(rgba is not None and bool(rgba[..., 3].any()))
+    return rgba
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,34 +90,77 @@ def render_guess(run: Run, rgba: np.ndarray | None) -> np.ndarray | None:
         image = canvas_to_mnist(rgba)
     except EmptyCanvas:
         st.info("Draw a digit on the left and the model's guess appears here.", icon=":material/gesture:")
+        if run.is_classifier:  # empty bars now: the browser loads the chart code before the first stroke
+            render_empty_bars()
         return None
     with friendly_errors():
-        model = run_model(run)
+        model = model_for(run)
         if not run.is_classifier:
             render_reconstruction(model, image)
         else:
             check = _digit_reference().check(image) if run.dataset in DIGIT_DATASETS else None
             render_prediction(model, image, UNSURE_BELOW, check)
+        render_forward_pass(model, image)
     return image
+
+
+def prepare_model(run: Run) -> bool:
+    """Load and warm the picked model now, before any stroke; False (after one sentence) when it cannot be used."""
+    with friendly_errors():
+        model_for(run)
+        if run.is_classifier and run.dataset in DIGIT_DATASETS:
+            _digit_reference()
+        return True
+    if is_starter(run):
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    return False
+
+
+def render_model_note(run: Run) -> None:
+    """Which model the page uses and how it was trained, in one line."""
+    if is_starter(run):
+        from dlapp.starter import starter_card
+
+        with friendly_errors():
+            st.caption(starter_card().summary + " Train your own on the Train page: it will come first here.")
+        return
+    train = run.config.train
+    accuracy = run.metrics.get("test_accuracy")
+    scored = f"; {accuracy:.1%} right on its test digits" if accuracy is not None else ""
+    augmented = "with" if run.config.model.augment else "without"
+    st.caption(
+        f"Run #{run.id}: {run.arch.upper()} trained on {run.dataset} for {run.epochs_completed} epoch(s), "
+        f"batch {train.batch_size}, {augmented} augmentation{scored}."
+    )
 
 
 def _fingerprint(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()
 
 
-def _save_drawing(store: RunStore, label: int, image: np.ndarray) -> None:
-    """Save-button callback: it runs before the page, so the page already shows Save greyed out."""
+def _save_drawing(store: RunStore, label: int, image: np.ndarray, prompted: bool = False) -> None:
+    """Save-button callback: it runs before the page, so the page already shows Save greyed out.
+
+    In "draw the digit shown" mode the next digit is then asked for on a clean canvas."""
     with friendly_errors():
-        store.add_drawing(int(label), image)
+        owner.claim_drawing(store, store.add_drawing(int(label), image))  # shared mode: a personal test set
         st.session_state.saved_drawing = _fingerprint(image)
         st.toast(f"Saved as a {label}.")
+        if prompted:
+            advance_prompt(label)
+            _clear_canvas()
 
 
-def render_test_set(store: RunStore, run: Run, image: np.ndarray | None) -> None:
-    """Label and save drawings, and score the model on all of them."""
+def render_test_set(store: RunStore, run: Run, image: np.ndarray | None, prompt: int | None = None) -> None:
+    """Label and save drawings, and score the model on all of them; `prompt`: the digit asked for, if any."""
     st.subheader("Your own test set")
     label_col, save_col, test_col = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = label_col.selectbox("This drawing is a", range(10), index=None, placeholder="pick its digit", key=LABEL_KEY)
+    if prompt is None:
+        label = label_col.selectbox(
+            "This drawing is a", range(10), index=None, placeholder="pick its digit", key=LABEL_KEY
+        )
+    else:
+        label = label_col.selectbox("This drawing is a", [prompt], disabled=True)
     saved = image is not None and st.session_state.get("saved_drawing") == _fingerprint(image)
     reason = (
         "Draw a digit first."
@@ -109,16 +172,20 @@ def render_test_set(store: RunStore, run: Run, image: np.ndarray | None) -> None
         else None
     )
     save_col.button(
-        "Save drawing", disabled=reason is not None, help=reason, on_click=_save_drawing, args=(store, label, image)
+        "Save drawing",
+        disabled=reason is not None,
+        help=reason,
+        on_click=_save_drawing,
+        args=(store, label, image, prompt is not None),
     )
-    drawn_x, drawn_y = store.drawings()  # after a save: the new drawing counts
+    drawn_x, drawn_y = owner.my_drawings(store)  # after a save: the new drawing counts
     if test_col.button(
         f"Test this model on your {len(drawn_y)} drawing(s)",
         disabled=len(drawn_y) == 0,
         help="Save a few labelled drawings first." if len(drawn_y) == 0 else None,
     ):
         with friendly_errors(), st.spinner("Predicting…"):
-            render_personal_test(run_model(run), drawn_x, drawn_y)
+            render_personal_test(model_for(run), drawn_x, drawn_y)
     elif len(drawn_y):
         st.caption(f"{len(drawn_y)} saved drawing(s): {per_digit(drawn_y)}.")
 

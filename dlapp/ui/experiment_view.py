@@ -12,6 +12,7 @@ import streamlit as st
 
 from dlapp import experiment_plots, experiment_report
 from dlapp.plots import PNG_MODE_BAR
+from dlapp.ui import owner
 from dlapp.ui.common import STATUS_ICONS, friendly_errors, keras_ready
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
 from dlapp.ui.text import escape_markdown
@@ -130,13 +131,15 @@ def _status_line(experiment: Experiment, items, runner) -> None:
         st.error(experiment.error, icon=":material/error:")
     if runner is not None:
         stopping = runner.stop_requested
+        refusal = owner.item_refusal(runner.store, "experiment", experiment.id)  # shared mode: owner or teacher
+        hint = "Cancel the queued runs and stop the training one after its batch; finished runs are kept."
         if stop_col.button(
             "Stopping…" if stopping else "Stop",
             key=f"stop_experiment_{experiment.id}",
             icon=":material/stop_circle:",
-            disabled=stopping,
+            disabled=stopping or bool(refusal),
             width="stretch",
-            help="Cancel the queued runs and stop the training one after its batch; finished runs are kept.",
+            help=refusal or hint,
         ):
             runner.stop()
             st.toast("Stopping the experiment after the current batch…")

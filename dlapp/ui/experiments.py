@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dlapp.config import ARCH_FIELDS, RunConfig, all_fields
 from dlapp.errors import DlappError
 from dlapp.experiment_plan import MAX_GRID_SETTINGS, MAX_RUNS, check_applies, parse_dimension, parse_grid, plan_grid
+from dlapp.ui import owner
 from dlapp.ui.common import field_label, friendly_errors, keras_ready
-from dlapp.ui.settings import KEY, SAVED
+from dlapp.ui.continuation import use_settings
 
 if TYPE_CHECKING:
     from dlapp.store import RunStore
@@ -111,11 +112,13 @@ def _grid_start(store: RunStore, base: RunConfig, rows: list[str], name: str):
     except ValueError as exc:
         return None, str(exc)
     st.caption(f"{len(planned)} runs of {base.train.epochs} epoch(s) each.")
+    if refusal := owner.experiment_refusal(store, [run.config for run in planned]):  # shared mode's quotas
+        return None, refusal
 
     def start():
         from dlapp import experiments
 
-        return experiments.start_grid(base, parse_grid(rows), store, name=name)
+        return experiments.start_grid(base, parse_grid(rows), store, name=name, owner=owner.current_owner())
 
     return start, None
 
@@ -130,11 +133,14 @@ def _search_start(store: RunStore, base: RunConfig, rows: list[str], name: str, 
         check_space(base, space, trials, minutes or None)
     except ValueError as exc:
         return None, str(exc)
+    if refusal := owner.experiment_refusal(store, [base]):  # shared mode: a search trains one trial at a time
+        return None, refusal
 
     def start():
         from dlapp import experiments
 
-        return experiments.start_search(base, space, store, trials=trials, minutes=minutes or None, name=name)
+        by = owner.current_owner()
+        return experiments.start_search(base, space, store, trials=trials, minutes=minutes or None, name=name, owner=by)
 
     return start, None
 
@@ -169,17 +175,9 @@ def _start_button(start, reason: str | None) -> None:
 
 
 def open_in_train(config: RunConfig) -> None:
-    """Put a run's settings into the Train page's widgets (a button callback), then ask for the switch."""
-    values = {name: _widget_value(value) for name, value in config.flat().items()}
-    for name, value in values.items():
-        st.session_state[KEY + name] = value  # the widgets, where they are drawn next
-    st.session_state.setdefault(SAVED, {}).update(values)  # the session's kept settings, for every page
+    """Put a run's settings into the Train page's settings (a button callback), then ask for the switch."""
+    use_settings(config)  # the one way settings are filled from a config ("Again with these settings" too)
     st.session_state[OPEN_IN_TRAIN] = True
-
-
-def _widget_value(value: Any) -> Any:
-    # The Train page types layer sizes as text ("128, 64"); everything else is the widget's own type.
-    return ", ".join(str(v) for v in value) if isinstance(value, list) else value
 
 
 def follow_open_in_train() -> None:

@@ -62,11 +62,20 @@ def render_prediction(model, image: np.ndarray, unsure_below: float, check: Digi
         st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption="Pixels that moved the guess most")
     if check is not None and not check.looks_like_digit:
         st.warning(f"This doesn't look like a digit: {check.reason} {CONFIDENTLY_WRONG}", icon=":material/help:")
+    render_bars(prediction.probabilities, prediction.label)
+
+
+def render_bars(probabilities: np.ndarray, highlight: int | None) -> None:
+    """The probability chart; one key, so the empty chart and a prediction's are the same element."""
     st.plotly_chart(
-        plots.probability_bars(prediction.probabilities, [str(d) for d in range(10)], prediction.label),
+        plots.probability_bars(probabilities, [str(d) for d in range(10)], highlight),
         config={"displayModeBar": False},
         key="probabilities",
     )
+
+
+def render_empty_bars() -> None:
+    render_bars(np.zeros(10), None)
 
 
 def render_reconstruction(autoencoder, image: np.ndarray) -> None:

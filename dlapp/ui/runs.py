@@ -13,7 +13,8 @@ from dlapp import plots
 from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.names import MAX_NAME_LENGTH
-from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready
+from dlapp.ui import owner
+from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready, run_status
 from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
         {
             "id": run.id,
             "name": run.name,
-            "status": run.status,
+            "status": run_status(run),
             "test accuracy": (run.metrics or {}).get("test_accuracy"),
             "test MSE": (run.metrics or {}).get("test_mse"),
             "architecture": run.arch,
@@ -98,15 +99,20 @@ def render_overlay(store: RunStore, chosen: list[Run]) -> None:
 
 
 def render_rename(store: RunStore, run: Run) -> None:
+    refusal = owner.run_refusal(store, run.id)  # shared mode: only its owner (or the teacher) renames it
     with st.form(f"rename_{run.id}", border=False):
-        name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH)
-        if st.form_submit_button("Rename"):
+        name = st.text_input("Name", value=run.name, max_chars=MAX_NAME_LENGTH, disabled=bool(refusal))
+        if st.form_submit_button("Rename", disabled=bool(refusal), help=escape_markdown(refusal) if refusal else None):
             with friendly_errors():
                 store.rename(run.id, name)
                 st.rerun()
 
 
 def render_delete(store: RunStore, run: Run) -> None:
+    if refusal := owner.run_refusal(store, run.id):  # shared mode: only its owner (or the teacher) deletes it
+        st.button("Delete run", icon=":material/delete:", disabled=True, help=escape_markdown(refusal))
+        st.caption(escape_markdown(refusal))
+        return
     active = run.status in ACTIVE
     sure = st.checkbox(
         f"Yes, delete run #{run.id} with its model file and logs",
@@ -159,5 +165,9 @@ def import_model(store: RunStore, filename: str, content: bytes) -> int:
     """Keep an uploaded .keras file as a run (see dlapp.modelfile.import_model)."""
     from dlapp.modelfile import import_model
 
+    if refusal := owner.upload_refusal(content):  # shared mode: upload size and uploads per hour
+        raise DlappError(refusal)
     keras_ready()
-    return import_model(store, filename, content)
+    run_id = import_model(store, filename, content)
+    owner.claim_run(store, run_id)
+    return run_id

@@ -14,7 +14,13 @@ from dlapp.ui.text import escape_markdown
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed", "precision")
 DATA_FIELDS = ("validation_split", "train_subset")
-AUGMENT_FIELDS = ("augment_shift", "augment_rotation", "augment_zoom")
+AUGMENT_FIELDS = (
+    "augment_shift",
+    "augment_rotation",
+    "augment_zoom",
+    "augment_thickness",
+    "augment_elastic",
+)
 KEY = "cfg_"  # session-state prefix of the settings widgets
 # The person's settings, kept for the whole session: Streamlit forgets a widget's value when a rerun
 # does not draw it (another page, another architecture), so every value is copied here as well.

@@ -8,7 +8,9 @@ import streamlit as st
 
 from dlapp import plots
 from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
+from dlapp.ui import owner
 from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
+from dlapp.ui.instruments import render_gradient_chart
 from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
 
@@ -44,8 +46,12 @@ def start_training(store: RunStore) -> None:
     config = current_config()
     if config is None:  # a value typed just before the click is wrong: the page now says which
         return
+    if refusal := owner.start_refusal(store, config):  # shared mode's quotas, checked before queuing
+        st.error(refusal, icon=":material/block:")
+        return
     keras_ready()
-    job = TrainingJob(config, store, name=st.session_state.get("run_name") or None).start()
+    name = st.session_state.get("run_name") or None
+    job = TrainingJob(config, store, name=name, owner=owner.current_owner()).start()
     st.session_state.train_run_id = job.run_id
     st.session_state.pop("watched_run_id", None)
 
@@ -99,21 +105,27 @@ def render_shown_run(store: RunStore, run: Run | None, own: bool) -> None:
             "This run is training in another server process; its finished epochs are shown.",
             icon=":material/directions_run:",
         )
-        render_curves(store.epochs(run.id), [], run.config.train.epochs, run.is_classifier, "other")
+        config = run.config
+        render_curves(
+            store.epochs(run.id), [], config.train.epochs, run.is_classifier, "other", plots.loss_name(config)
+        )
     else:
         render_run_result(store, run)
 
 
-def _event_cache(run_id: int) -> dict:
-    """Per-session accumulation of a job's events, so each redraw reads only the new ones."""
-    key = f"events_{run_id}"
+def _event_cache(job) -> dict:
+    """Per-session accumulation of a job's events, so each redraw reads only the new ones.
+
+    A continuation's cache starts with the run's earlier epochs: its curves go on where they stopped."""
+    key = f"events_{job.run_id}"
     if key not in st.session_state:
-        st.session_state[key] = {"index": 0, "epochs": [], "batches": [], "end": None}
+        earlier = [row for row in job.store.epochs(job.run_id) if row["epoch"] < job.initial_epoch]
+        st.session_state[key] = {"index": 0, "epochs": earlier, "batches": [], "end": None}
     return st.session_state[key]
 
 
 def collect_events(job) -> dict:
-    cache = _event_cache(job.run_id)
+    cache = _event_cache(job)
     for event in job.events_since(cache["index"]):
         cache["index"] = event.index + 1  # dropped batch events leave gaps: never count
         data = event.data
@@ -128,15 +140,28 @@ def collect_events(job) -> dict:
     return cache
 
 
-def render_curves(epochs: list[dict], batches: list, total_epochs: int | None, classifier: bool, key: str) -> None:
-    """Loss and accuracy (or MSE) side by side; they stack on a phone."""
+def render_curves(
+    epochs: list[dict], batches: list, total_epochs: int | None, classifier: bool, key: str, loss: str = ""
+) -> None:
+    """Loss and accuracy (or MSE) side by side, the best epoch marked; "overfitting?" when the curves say so.
+
+    loss: the loss's name for the chart title (`plots.loss_name(config)`).
+    """
+    from dlapp.curves import best_epoch, overfitting
+
+    warning = overfitting(epochs)
+    if warning is not None:
+        st.warning(warning.sentence() + " Try dropout, L2 or early stopping.", icon=":material/trending_up:")
+    best = best_epoch(epochs)
     metrics = ("loss", "accuracy") if classifier else ("loss", "mse")
     columns = st.columns(2)
     for column, metric in zip(columns, metrics, strict=True):
         points = [(x, values[metric]) for x, values in batches if metric in values]
         with column:
             st.plotly_chart(
-                plots.training_curve(epochs, metric, points, total_epochs),
+                plots.training_curve(
+                    epochs, metric, points, total_epochs, loss=loss, best_epoch=best.epoch if best else None
+                ),
                 key=f"{key}_{metric}",
                 config=plots.PNG_MODE_BAR,  # save a curve as PNG
             )
@@ -189,17 +214,33 @@ def _live_training(run_id: int) -> None:
     top, stop = st.columns([3, 1], vertical_alignment="bottom")
     with top:
         render_progress(job)
+        if job.checkpoint_problem:  # said while it trains; training goes on
+            st.caption(job.checkpoint_problem)
     with stop:
         label, hint = (
             ("Cancel", "Leave the queue.") if queued else ("Stop", "Stop after this batch; the model is kept.")
         )
-        if st.button(label, key=f"stop_{run_id}", icon=":material/stop_circle:", width="stretch", help=hint):
+        refusal = owner.run_refusal(job.store, run_id)  # shared mode: only its owner (or the teacher) stops it
+        hint = escape_markdown(refusal) if refusal else hint
+        stop_clicked = st.button(
+            label,
+            key=f"stop_{run_id}",
+            icon=":material/stop_circle:",
+            width="stretch",
+            help=hint,
+            disabled=bool(refusal),
+        )
+        if stop_clicked:
             job.stop()
             st.toast("Leaving the queue…" if queued else "Stopping after the current batch…")
     if queued:
         return  # nothing to chart yet; every waiting page stays cheap for the one that trains
     cache = collect_events(job)
-    render_curves(cache["epochs"], cache["batches"], job.config.train.epochs, job.config.is_classifier, "live")
+    config = job.config
+    render_curves(
+        cache["epochs"], cache["batches"], config.train.epochs, config.is_classifier, "live", plots.loss_name(config)
+    )
+    render_gradient_chart(cache["epochs"], config.train.epochs, "live")
 
 
 def render_run_result(store: RunStore, run: Run) -> None:
@@ -220,7 +261,9 @@ def render_run_result(store: RunStore, run: Run) -> None:
     batches = cache["batches"] if cache else []
     if epochs:
         # x axis to the epochs it actually trained: a run stopped at 2 of 200 should not be a sliver.
-        render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}")
+        loss = plots.loss_name(run.config)
+        render_curves(epochs, batches, max(len(epochs), 1), run.is_classifier, f"result_{run.id}", loss)
+        render_gradient_chart(epochs, max(len(epochs), 1), f"result_{run.id}")
 
 
 def render_test_metrics(run: Run) -> None:
