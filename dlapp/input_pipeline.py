@@ -10,16 +10,14 @@ from typing import Any
 
 import numpy as np
 
-# Measured in one process, interleaved rounds, medians of samples/s against Keras's NumPy path
-# (mnist-sample, 3,600 training images, batch 32, float32; 2-core Xeon shared with other work at
-# load average 15-29, so each number moved by +-20% between runs). tf.data alone, then with
-# the batches-per-call that `dlapp.models.STEPS_PER_EXECUTION` picks:
+# tf.data against Keras's NumPy path, per architecture; how and the numbers: the comment above
+# `dlapp.models.JIT_COMPILE` (fresh fits, interleaved with a bare float32 fit, CPU-second ratios).
 USE_TF_DATA: dict[str, bool] = {
-    "mlp": True,  # 1.26-1.93x; 2.5-3.3x with 8 batches per call: Keras's per-batch slicing costs more than the step
-    "cnn": True,  # 0.75-1.14x alone (two runs); 1.26-1.58x with 8 per call
-    "rnn": True,  # 1.34-1.43x (0.98x in a first run); 2.2x with XLA and 8 per call
-    "autoencoder": True,  # 1.38-1.76x; 2.2-2.5x with 8 per call
-    "resnet": True,  # 1.10-1.22x; 1.07-1.24x with 8 per call, so it stays at 1
+    "mlp": True,  # 1.23x fresh (1.26-1.93x steady): Keras's per-batch slicing costs more than the step
+    "cnn": False,  # 0.96x fresh (0.75-1.14x steady), no better with batches per call: NumPy, as Keras does
+    "rnn": True,  # 1.34-1.43x steady (0.98x in a first run); 2.2x with XLA and 8 per call
+    "autoencoder": True,  # 1.07x fresh (1.38-1.76x steady), 1.10x with 8 per call
+    "resnet": True,  # 1.10-1.22x steady; 1.07-1.24x with 8 per call, so it stays at 1
 }
 
 
@@ -40,7 +38,7 @@ def training_input(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, use
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
-    return {"x": dataset}
+    return {"x": dataset, "shuffle": False}  # the pipeline shuffles; Keras would only warn that it cannot
 
 
 def validation_input(x: np.ndarray, y: np.ndarray, batch_size: int, use_tf_data: bool) -> Any:

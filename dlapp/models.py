@@ -279,19 +279,28 @@ def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[s
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 
-# How each architecture compiles, chosen from measurements in one process: interleaved rounds,
-# medians of samples/s against Keras's defaults (jit off, one batch per call, NumPy input),
-# mnist-sample's 3,600 training images, batch 32, float32, on a 2-core Xeon without bf16
-# shared with other work (load average 7-29, so +-20% noise between runs):
-#   jit_compile (XLA), NumPy input:  mlp 0.90x  cnn 0.36x  rnn 1.27x  autoencoder 1.26x  resnet 0.33x
-#   8 batches per call, NumPy input: mlp 1.53x  cnn 0.53-0.93x  rnn 1.23x  autoencoder 1.34x  resnet 0.82-1.25x
-#   tf.data + 8 per call:            mlp 2.5-3.3x  cnn 1.26-1.58x  rnn 1.4-2.0x  autoencoder 2.2-2.5x  resnet 1.07-1.24x
-#   tf.data + 8 per call + XLA:      mlp 0.89-1.5x  rnn 2.2x  autoencoder 1.6x
-# XLA fuses the LSTM's per-step work but loses to oneDNN's convolutions by ~3x.
+# How each architecture compiles, chosen from measurements (`python -m dlapp.tools.speed_variants`).
+# Every fit a fresh model, as a job trains, 3 epochs of mnist-sample's 3,600 images, batch 32,
+# float32; rounds interleaved with a bare float32 fit (Keras's defaults: jit off, one batch per
+# call, NumPy input); medians of samples per process CPU second over the bare fit's. 2-vCPU Xeon
+# without bf16, shared with other work: on 2026-11-27, load average 11-27, so +-10-15% noise.
+#                  mlp    autoencoder  cnn    rnn    resnet
+#   tf.data        1.23   1.07         0.96   (see USE_TF_DATA)
+#   tf.data +4     1.06   1.15         0.99
+#   tf.data +8     1.11   1.10         1.00
+#   tf.data +16    1.24   1.21
+#   tf.data +8+XLA 0.39   0.68
+# (+N: N batches per call.) An earlier session measured steady state, one model re-fitted per
+# round (load 7-29): tf.data +8 mlp 2.5-3.3x, autoencoder 2.2-2.5x, cnn 1.26-1.58x, rnn 1.4-2.0x,
+# resnet 1.07-1.24x; XLA on NumPy input mlp 0.90x, cnn 0.36x, rnn 1.27x, resnet 0.33x.
+# XLA fuses the LSTM's per-step work but loses to oneDNN's convolutions by ~3x, and its compile
+# time eats a short fit of the Dense models. Fresh fits gained nothing for the CNN, so it keeps
+# Keras's defaults (the bare fit itself, ratio 1.0 by construction).
 JIT_COMPILE = {"mlp": False, "cnn": False, "rnn": True, "autoencoder": False, "resnet": False}
 # Batches run per call into TensorFlow: fewer Python round trips per batch. Callbacks (progress
-# events, Stop) then run after every 8th batch, a few milliseconds apart.
-STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 8, "rnn": 8, "autoencoder": 8, "resnet": 1}
+# events, Stop) run only between calls: 8 Dense or LSTM batches take a few to tens of ms on an
+# idle core, so Stop still lands within ~0.1 s (bench rows "Stop -> training loop stops").
+STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 8, "autoencoder": 8, "resnet": 1}
 
 
 def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:

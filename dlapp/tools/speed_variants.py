@@ -24,15 +24,15 @@ from typing import Any
 
 from dlapp.config import RunConfig
 
-# name -> (tf.data input, batches per call, XLA)
+# name -> (tf.data input, batches per call, XLA); "+8" is 8 batches per call
 VARIANTS: dict[str, tuple[bool, int, bool]] = {
     "numpy": (False, 1, False),
-    "numpy, 8 per call": (False, 8, False),
+    "numpy+8": (False, 8, False),
     "tf.data": (True, 1, False),
-    "tf.data, 4 per call": (True, 4, False),
-    "tf.data, 8 per call": (True, 8, False),
-    "tf.data, 16 per call": (True, 16, False),
-    "tf.data, 8 per call, XLA": (True, 8, True),
+    "tf.data+4": (True, 4, False),
+    "tf.data+8": (True, 8, False),
+    "tf.data+16": (True, 16, False),
+    "tf.data+8+XLA": (True, 8, True),
 }
 
 
