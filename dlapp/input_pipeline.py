@@ -15,7 +15,7 @@ import numpy as np
 USE_TF_DATA: dict[str, bool] = {
     "mlp": True,  # 1.23x fresh (1.26-1.93x steady): Keras's per-batch slicing costs more than the step
     "cnn": False,  # 0.96x fresh (0.75-1.14x steady), no better with batches per call: NumPy, as Keras does
-    "rnn": True,  # 1.34-1.43x steady (0.98x in a first run); 2.2x with XLA and 8 per call
+    "rnn": True,  # 1.13x fresh (1.34-1.43x steady), 1.11x with 8 per call; XLA costs more than it saves
     "autoencoder": True,  # 1.07x fresh (1.38-1.76x steady), 1.10x with 8 per call
     "resnet": True,  # 1.10-1.22x steady; 1.07-1.24x with 8 per call, so it stays at 1
 }
