@@ -17,7 +17,7 @@ USE_TF_DATA: dict[str, bool] = {
     "cnn": False,  # 0.96x fresh (0.75-1.14x steady), no better with batches per call: NumPy, as Keras does
     "rnn": True,  # 1.13x fresh (1.34-1.43x steady), 1.11x with 8 per call; XLA costs more than it saves
     "autoencoder": True,  # 1.07x fresh (1.38-1.76x steady), 1.10x with 8 per call
-    "resnet": True,  # 1.10-1.22x steady; 1.07-1.24x with 8 per call, so it stays at 1
+    "resnet": False,  # 0.96x fresh, 1.01x with 4 per call: within the noise floor (0.86x for the bare fit itself)
 }
 
 

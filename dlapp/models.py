@@ -284,9 +284,10 @@ def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[s
 # float32; rounds interleaved with a bare float32 fit (Keras's defaults: jit off, one batch per
 # call, NumPy input); medians of samples per process CPU second over the bare fit's. 2-vCPU Xeon
 # without bf16, shared with other work: on 2026-11-27, load average 11-27, so +-10-15% noise.
-#                  mlp    autoencoder  cnn    rnn
-#   tf.data        1.23   1.07         0.96   1.13
-#   tf.data +4     1.06   1.15         0.99
+#                  mlp    autoencoder  cnn    rnn    resnet
+#   NumPy, fit_run 0.92   1.04                       0.86   (the bare fit itself: the noise floor)
+#   tf.data        1.23   1.07         0.96   1.13   0.96
+#   tf.data +4     1.06   1.15         0.99          1.01
 #   tf.data +8     1.11   1.10         1.00   1.11
 #   tf.data +16    1.24   1.21
 #   tf.data +8+XLA 0.39   0.68                0.61
@@ -295,13 +296,14 @@ def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[s
 # resnet 1.07-1.24x; XLA on NumPy input mlp 0.90x, cnn 0.36x, rnn 1.27x, resnet 0.33x.
 # XLA fuses the LSTM's per-step work (2.2x steady state) but its compile time, paid in every
 # fresh fit, makes a 3-epoch job 0.61x; it loses to oneDNN's convolutions by ~3x. So XLA is off
-# everywhere. Fresh fits gained nothing for the CNN, so it keeps
-# Keras's defaults (the bare fit itself, ratio 1.0 by construction).
+# everywhere. Fresh fits gained nothing beyond the noise floor for the CNN and the ResNet, so
+# they keep Keras's defaults (the bare fit itself: 1.0 by construction).
 JIT_COMPILE = {"mlp": False, "cnn": False, "rnn": False, "autoencoder": False, "resnet": False}
 # Batches run per call into TensorFlow: fewer Python round trips per batch. Callbacks (progress
-# events, Stop) run only between calls: 8 Dense or LSTM batches take a few to tens of ms on an
-# idle core, so Stop still lands within ~0.1 s (bench rows "Stop -> training loop stops").
-STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 8, "autoencoder": 8, "resnet": 1}
+# events, Stop) run only between calls, so only where the batches are short: 8 Dense batches
+# take a few ms. The RNN gained nothing from 8 per call (1.11x vs 1.13x) and 8 LSTM batches
+# delayed Stop by 0.5-0.9 s at load 22-28, so it runs one per call.
+STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 1, "autoencoder": 8, "resnet": 1}
 
 
 def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
