@@ -35,8 +35,12 @@ class EventCallback(keras.callbacks.Callback):
         self.epoch, self.step = epoch, -1
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step = batch
         steps = self.params.get("steps")
+        if steps:
+            # With steps_per_execution > 1 Keras names the last batch of a call, which runs past the
+            # epoch's end when the epoch's steps are not a multiple of it.
+            batch = min(batch, steps - 1)
+        self.step = batch
         now = time.monotonic()
         if batch + 1 == steps or now - self._last_forwarded >= self.min_interval:
             self._last_forwarded = now

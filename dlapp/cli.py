@@ -191,12 +191,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from dlapp.data import load_raw
     from dlapp.jobs import TrainingJob
+    from dlapp.precision import precision_warning
     from dlapp.store import RunStore
 
     config = config_from_args(args)
     store = RunStore(args.data_dir)
     load_raw(config.data.dataset)  # an offline full set fails here, in seconds, before a run is stored
     job = TrainingJob(config, store=store, name=args.name)
+    warning = precision_warning(config.train.precision)  # allowed, but slow on this machine
+    if warning:
+        _say(warning)
     what = f"training {config.model.arch} on {config.data.dataset} for {config.train.epochs} epochs"
     return report_job(job, args, f"run {job.run_id}: {what}")
 

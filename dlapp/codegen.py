@@ -15,15 +15,21 @@ from dlapp.codegen_main import compile_code, main_code
 from dlapp.codegen_main import literal as _lit
 from dlapp.config import RunConfig
 from dlapp.data import DATASETS
+from dlapp.precision import resolve_precision
 
 _ARCH_NAMES = {"mlp": "an MLP", "cnn": "a CNN", "rnn": "an RNN", "autoencoder": "an autoencoder", "resnet": "a ResNet"}
 DATA_ENV = "DLAPP_SCRIPT_DATA"  # the generated script's override: a local .npz instead of a download
 
 
-def generate_script(config: RunConfig) -> str:
-    """The whole script as text; raises ValueError for an invalid config."""
+def generate_script(config: RunConfig, policy: str | None = None) -> str:
+    """The whole script as text; raises ValueError for an invalid config.
+
+    policy: the Keras dtype policy the run trained with (what `auto` resolved to on its machine);
+    None resolves the config's precision here.
+    """
     config.validate()
-    head = _header(config) + "\n\n" + _settings(config)  # one blank line after the imports, as isort has it
+    policy = resolve_precision(policy or config.train.precision)
+    head = _header(config) + "\n\n" + _settings(config, policy)  # one blank line after the imports, as isort has it
     sections = [head, _DATA_CODE, _model_code(config), main_code(config)]
     return "\n\n\n".join(section.strip("\n") for section in sections) + "\n"
 
@@ -52,7 +58,7 @@ import numpy as np
 from keras import {"layers, ops" if uses_own_layers(config) else "layers"}'''
 
 
-def _settings(config: RunConfig) -> str:
+def _settings(config: RunConfig, policy: str) -> str:
     data, train = config.data, config.train
     keras_dataset = "fashion_mnist" if data.dataset == "fashion_mnist" else "mnist"
     values = {
@@ -64,6 +70,7 @@ def _settings(config: RunConfig) -> str:
         "LEARNING_RATE": train.learning_rate,
         "EARLY_STOPPING": train.early_stopping,
         "SEED": train.seed,
+        "PRECISION": policy,
         "INPUT_SHAPE": (28, 28, 1) if config.model.arch in ("cnn", "resnet") else (28, 28),
     }
 
@@ -73,6 +80,7 @@ def _settings(config: RunConfig) -> str:
         "VALIDATION_SPLIT": "fraction of the training images held out each epoch",
         "EARLY_STOPPING": "epochs without val_loss improvement before stopping; 0 = off",
         "SEED": "same seed, same curve",
+        "PRECISION": "Keras dtype policy the run trained with; the output layers stay float32",
         "INPUT_SHAPE": "one image, as the model takes it",
     }
     lines = ["# The run's settings, as chosen in dlapp."]
@@ -175,7 +183,7 @@ def _dense_block(units: int, config: RunConfig) -> list[str]:
 
 
 _HEAD = [
-    'outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)  # one probability per class',
+    'outputs = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)  # one per class',
 ]
 
 
@@ -254,8 +262,8 @@ def _autoencoder(config: RunConfig) -> list[str]:
     ]
     lines += [f"x = layers.Dense({_lit(units)}, activation={act}{reg})(x)" for units in reversed(m.encoder_units)]
     lines += [
-        'x = layers.Dense(28 * 28, activation="sigmoid")(x)  # one brightness per pixel',
-        'decoder = keras.Model(latent, layers.Reshape((28, 28))(x), name="decoder")',
+        'x = layers.Dense(28 * 28, activation="sigmoid", dtype="float32")(x)  # one brightness per pixel',
+        'decoder = keras.Model(latent, layers.Reshape((28, 28), dtype="float32")(x), name="decoder")',
         "",
         'inputs = keras.Input(shape=(28, 28), name="image")',
         'return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")',

@@ -79,6 +79,7 @@ def main_code(config: RunConfig) -> str:
     args = parser.parse_args()
 
     keras.utils.set_random_seed(SEED)
+    keras.config.set_dtype_policy(PRECISION)  # every layer built from here on computes in this format
     {loading}
     x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
     {_targets_line(config)}

@@ -25,6 +25,8 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 POOLINGS = ("max", "avg", "none")
 RNN_CELLS = ("simple", "lstm", "gru")
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mse")
+# Keras dtype policies, plus "auto": dlapp.precision picks one for the hardware.
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # A classifier's loss: cross-entropy on the class, or mean squared error against the one-hot target.
 CLASSIFIER_LOSSES = ("crossentropy", "mse")
 
@@ -153,6 +155,8 @@ class TrainConfig:
     # 0 turns early stopping off; otherwise epochs without val_loss improvement.
     early_stopping: int = _spec(0, HELP["early_stopping"], low=0, high=500)
     seed: int = _spec(42, HELP["seed"], low=0, high=2**31 - 1)
+    # auto: float16 on a CUDA GPU, bfloat16 on a CPU with bf16 instructions, else float32 (dlapp.precision).
+    precision: str = _spec("auto", HELP["precision"], choices=PRECISIONS)
 
 
 @dataclass(frozen=True)

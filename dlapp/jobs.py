@@ -99,7 +99,11 @@ class TrainingJob:
         `instruments`: record per-layer gradient and weight statistics with every epoch.
         `owner`: who started it in shared mode (recorded in the store; the fair queue takes owners in turn).
         """
-        self.config = config.validate()
+        from dlapp.precision import with_resolved_precision
+
+        configure_threads()  # before the GPU check below starts TensorFlow
+        # The store keeps the policy this run trains in ("auto" resolved here), so the run says what it used.
+        self.config = with_resolved_precision(config.validate())
         self.callbacks = list(callbacks)
         self.plan = plan
         self.instruments = instruments
@@ -108,10 +112,10 @@ class TrainingJob:
         self.continuation = continuation
         self.initial_epoch = continuation.initial_epoch if continuation else 0  # epochs trained before this job
         if continuation is None:
-            self.run_id = self.store.create_run(config, name, parent_run_id=parent_run_id)
+            self.run_id = self.store.create_run(self.config, name, parent_run_id=parent_run_id)
         else:
             self.run_id = continuation.run_id
-            self.store.reopen_run(self.run_id, config, keep_epochs=self.initial_epoch)
+            self.store.reopen_run(self.run_id, self.config, keep_epochs=self.initial_epoch)
         self.checkpoint: CheckpointInfo | None = None  # the last checkpoint written
         self.checkpoint_problem: str | None = None  # why a checkpoint could not be written (said once)
         self.owner = owner

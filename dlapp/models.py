@@ -14,8 +14,12 @@ from keras import layers
 
 from dlapp.augment import Deskew, drawing_augmentation
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
+from dlapp.precision import policy_scope, resolve_precision
 
 NUM_CLASSES = 10
+# Output layers compute in float32 whatever the model's policy: the softmax and the reconstruction
+# feed the loss, and probabilities rounded to bfloat16's 3 digits would show as 0.996 for 1.0.
+OUTPUT_DTYPE = "float32"
 
 
 def _regularizer(l2: float):
@@ -53,7 +57,7 @@ def build_mlp(
     x = layers.Flatten()(_augmented_image(inputs, augment))  # (batch, 784)
     for units in hidden_units:
         x = _dense_block(x, units, activation, batch_norm, dropout, l2)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -94,7 +98,7 @@ def build_cnn(
         x = _dense_block(x, dense_units, activation, batch_norm, dropout, l2)
     elif dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -124,7 +128,7 @@ def build_rnn(
         x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="rnn")
 
 
@@ -147,8 +151,8 @@ def build_autoencoder(
     x = latent
     for units in reversed(encoder_units):
         x = layers.Dense(units, activation=activation, kernel_regularizer=_regularizer(l2))(x)
-    x = layers.Dense(28 * 28, activation="sigmoid")(x)
-    decoder = keras.Model(latent, layers.Reshape((28, 28))(x), name="decoder")
+    x = layers.Dense(28 * 28, activation="sigmoid", dtype=OUTPUT_DTYPE)(x)
+    decoder = keras.Model(latent, layers.Reshape((28, 28), dtype=OUTPUT_DTYPE)(x), name="decoder")
 
     inputs = keras.Input(shape=(28, 28), name="image")
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
@@ -193,7 +197,7 @@ def build_resnet(
     x = layers.GlobalAveragePooling2D()(x)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="resnet")
 
 
@@ -220,18 +224,19 @@ def builder_kwargs(config: ModelConfig) -> dict:
     return {name: getattr(config, name) for name in BUILDER_FIELDS[config.arch]}
 
 
-def build_model(config: ModelConfig) -> keras.Model:
-    """The uncompiled model for a model config."""
+def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
+    """The uncompiled model for a model config, its layers computing in the Keras dtype `policy`."""
     kwargs = builder_kwargs(config)
-    if config.augment and config.arch != "autoencoder":
-        kwargs["augment"] = drawing_augmentation(
-            config.augment_shift,
-            config.augment_rotation,
-            config.augment_zoom,
-            thickness=config.augment_thickness,
-            elastic=config.augment_elastic,
-        )
-    return BUILDERS[config.arch](**kwargs)
+    with policy_scope(policy):  # this model only: the thread's policy is restored afterwards
+        if config.augment and config.arch != "autoencoder":
+            kwargs["augment"] = drawing_augmentation(
+                config.augment_shift,
+                config.augment_rotation,
+                config.augment_zoom,
+                thickness=config.augment_thickness,
+                elastic=config.augment_elastic,
+            )
+        return BUILDERS[config.arch](**kwargs)
 
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
@@ -277,16 +282,51 @@ def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[s
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 
+# How each architecture compiles, chosen from measurements (`python -m dlapp.tools.speed_variants`).
+# Every fit a fresh model, as a job trains, 3 epochs of mnist-sample's 3,600 images, batch 32,
+# float32; rounds interleaved with a bare float32 fit (Keras's defaults: jit off, one batch per
+# call, NumPy input); medians of samples per process CPU second over the bare fit's. 2-vCPU Xeon
+# without bf16, shared with other work: on 2026-11-27, load average 11-27, so +-10-15% noise.
+#                  mlp    autoencoder  cnn    rnn    resnet
+#   NumPy, fit_run 0.92   1.04                       0.86   (the bare fit itself: the noise floor)
+#   tf.data        1.23   1.07         0.96   1.13   0.96
+#   tf.data +4     1.06   1.15         0.99          1.01
+#   tf.data +8     1.11   1.10         1.00   1.11
+#   tf.data +16    1.24   1.21
+#   tf.data +8+XLA 0.39   0.68                0.61
+# (+N: N batches per call.) An earlier session measured steady state, one model re-fitted per
+# round (load 7-29): tf.data +8 mlp 2.5-3.3x, autoencoder 2.2-2.5x, cnn 1.26-1.58x, rnn 1.4-2.0x,
+# resnet 1.07-1.24x; XLA on NumPy input mlp 0.90x, cnn 0.36x, rnn 1.27x, resnet 0.33x.
+# XLA fuses the LSTM's per-step work (2.2x steady state) but its compile time, paid in every
+# fresh fit, makes a 3-epoch job 0.61x; it loses to oneDNN's convolutions by ~3x. So XLA is off
+# everywhere. Fresh fits gained nothing beyond the noise floor for the CNN and the ResNet, so
+# they keep Keras's defaults (the bare fit itself: 1.0 by construction).
+JIT_COMPILE = {"mlp": False, "cnn": False, "rnn": False, "autoencoder": False, "resnet": False}
+# Batches run per call into TensorFlow: fewer Python round trips per batch. Callbacks (progress
+# events, Stop) run only between calls, so only where the batches are short: 8 Dense batches
+# take a few ms. The RNN gained nothing from 8 per call (1.11x vs 1.13x) and 8 LSTM batches
+# delayed Stop by 0.5-0.9 s at load 22-28, so it runs one per call.
+STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 1, "autoencoder": 8, "resnet": 1}
+
+
 def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
+    """Compile with the config's optimizer and loss, and the architecture's measured compilation choices."""
     loss, metrics = loss_and_metrics(config)
-    model.compile(optimizer=make_optimizer(config.train), loss=loss, metrics=metrics)
+    arch = config.model.arch
+    model.compile(
+        optimizer=make_optimizer(config.train),
+        loss=loss,
+        metrics=metrics,
+        jit_compile=JIT_COMPILE[arch],
+        steps_per_execution=STEPS_PER_EXECUTION[arch],
+    )
     return model
 
 
 def build_compiled(config: RunConfig) -> keras.Model:
-    """Validate, build and compile: what training starts from."""
+    """Validate, build (under the precision `auto` resolves to here) and compile: what training starts from."""
     config.validate()
-    return compile_model(build_model(config.model), config)
+    return compile_model(build_model(config.model, resolve_precision(config.train.precision)), config)
 
 
 def layer_table(model: keras.Model) -> list[dict]:

@@ -44,6 +44,7 @@ class FitResult:
     samples_trained: int  # over the whole fit, a stopped epoch counted up to its last batch
     fit_seconds: float  # wall seconds inside `model.fit` (validation included, test evaluation not)
     replicas: int
+    policy: str  # the Keras dtype policy the layers computed in (what precision "auto" resolved to)
 
     @property
     def samples_per_second(self) -> float:
@@ -88,28 +89,33 @@ def fit_run(
 
     from dlapp.data import prepare
     from dlapp.distribute import pick_strategy
+    from dlapp.input_pipeline import USE_TF_DATA, training_input, validation_input
     from dlapp.models import build_compiled
+    from dlapp.precision import check_loss_finite, resolve_precision
 
     train = config.train
+    policy = resolve_precision(train.precision)
     keras.utils.set_random_seed(train.seed)
     data = data if data is not None else prepare(config.data, config.model.arch, seed=train.seed)
     strategy = pick_strategy()
     if model is None:
         with strategy.scope():
             model = build_compiled(config)
-    validation = (data.x_val, _targets(config, data.x_val, data.y_val)) if len(data.x_val) else None
+    tf_data = USE_TF_DATA[config.model.arch]
+    x, y = data.x_train, _targets(config, data.x_train, data.y_train)
+    validation = None
+    if len(data.x_val):
+        validation = validation_input(data.x_val, _targets(config, data.x_val, data.y_val), train.batch_size, tf_data)
     start = FitStart(len(data.x_train), math.ceil(len(data.x_train) / train.batch_size), strategy.num_replicas_in_sync)
     if on_fit_start is not None:
         on_fit_start(start)
-    extras = _extra_callbacks(config, tensorboard_dir, validation is not None)
+    extras = _extra_callbacks(config, tensorboard_dir, validation is not None, policy)
     if instruments is not None:
         callbacks = [_layer_recorder(config, data, instruments, extras), *callbacks]
     steps_before = _optimizer_steps(model)
     began = time.perf_counter()
     history = model.fit(
-        data.x_train,
-        _targets(config, data.x_train, data.y_train),
-        batch_size=train.batch_size,
+        **training_input(x, y, train.batch_size, train.seed, tf_data),
         epochs=initial_epoch + train.epochs,
         initial_epoch=initial_epoch,
         validation_data=validation,
@@ -119,6 +125,7 @@ def fit_run(
     fit_seconds = time.perf_counter() - began
     steps = _optimizer_steps(model) - steps_before
     logs = {name: [float(v) for v in values] for name, values in history.history.items()}
+    check_loss_finite(logs, policy)  # a NaN loss in bfloat16/float16 fails the run, with what to do
     test_metrics, confusion = _test(model, config, data)
     return FitResult(
         model=model,
@@ -129,6 +136,7 @@ def fit_run(
         samples_trained=_samples(steps, start, train.batch_size),
         fit_seconds=fit_seconds,
         replicas=start.replicas,
+        policy=policy,
     )
 
 
@@ -169,13 +177,18 @@ def _samples(steps: int, start: FitStart, batch_size: int) -> int:
     return epochs * start.train_samples + min(rest * batch_size, start.train_samples)
 
 
-def _extra_callbacks(config: RunConfig, tensorboard_dir: str | Path | None, has_validation: bool) -> list[Any]:
-    """TensorBoard logs per epoch when a folder is given, early stopping when the config asks for it."""
+def _extra_callbacks(
+    config: RunConfig, tensorboard_dir: str | Path | None, has_validation: bool, policy: str
+) -> list[Any]:
+    """TensorBoard logs per epoch when a folder is given, early stopping when the config asks for it,
+    and a stop at the first NaN loss under reduced precision (`check_loss_finite` then fails the run)."""
     import keras
 
     from dlapp.callbacks import EpochTensorBoard
 
     extras: list[Any] = []
+    if policy != "float32":
+        extras.append(keras.callbacks.TerminateOnNaN())
     if tensorboard_dir is not None and _tensorboard_installed():
         extras.append(EpochTensorBoard(str(tensorboard_dir)))
     patience = config.train.early_stopping

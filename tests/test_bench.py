@@ -31,7 +31,8 @@ def _numbers(node, path=""):
 def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "dlapp", "bench", "--json", "--archs", "mlp", "--train-subset", "200"]
-        + ["--epochs", "1", "--batch-size", "64", "--rounds", "1", "--calls", "10"],
+        + ["--epochs", "1", "--batch-size", "64", "--rounds", "1", "--calls", "10"]
+        + ["--precisions", "auto,float32", "--seeds", "1", "--timing-size", "300"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,
@@ -52,10 +53,14 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
         "sample_load",
         "build_s",
         "throughput",
+        "stop_s",
         "latency_ms",
         "first_batch_s",
         "peak_rss_mb",
         "instruments",
+        "speedup",
+        "accuracy",
+        "epoch_time",
         "ok",
     }
     machine = results["machine"]
@@ -74,15 +79,16 @@ def test_bench_prints_a_table_and_one_json_object_with_every_measurement(tmp_pat
     assert set(results["sample_load"]) == {"load_s", "import_s"}
     assert set(results["build_s"]) == {"mlp"} and set(results["peak_rss_mb"]) == {"mlp"}
     assert {"warm", "cold"} <= set(results["first_batch_s"])
-    assert set(results["ok"]) == {
-        "throughput_mlp",
-        "canvas",
-        "saliency",
-        "sample_load",
-        "build_mlp",
-        "first_batch",
-        "instruments_mlp",
-    }
+    assert {"loop_s", "ended_s"} <= set(results["stop_s"]["mlp"]) and "mlp: Stop -> training loop stops" in table
+    verdicts = {"throughput_mlp", "canvas", "saliency", "sample_load", "build_mlp", "first_batch", "speedup_mlp"}
+    verdicts |= {"stop_mlp", "instruments_mlp"}
+    # Accuracy is judged only where auto resolves to a reduced precision (a bf16 CPU or a GPU).
+    assert verdicts <= set(results["ok"]) and set(results["ok"]) - verdicts <= {"accuracy_mlp_auto"}
+    speed = results["speedup"]["mlp"]
+    assert set(speed) == {"auto", "float32"} and {"cpu_ratio", "ratio", "paired_ratio"} <= set(speed["auto"])
+    assert results["accuracy"]["mlp"]["float32"]["policy"] == "float32"
+    assert len(results["accuracy"]["mlp"]["auto"]["runs"]) == 1
+    assert results["epoch_time"]["mlp"]["images"] == 300 and "one epoch on 300 timing images" in table
     assert set(results["instruments"]) == {"mlp"} and "mlp: per-epoch instruments / epoch, CPU s" in table
     assert all(isinstance(v, bool) for v in results["ok"].values())
 
@@ -102,6 +108,9 @@ def test_bad_bench_flags_exit_2_with_one_line(tmp_path):
         (["--rounds", "-1"], "--rounds must be at least 1"),
         (["--batch-size", "9000"], "--batch-size must be at least 1 and at most 8192"),
         (["--train-subset", "two"], "invalid int value: 'two'"),
+        (["--precisions", "bf16"], "--precisions must be a comma-separated list of auto, float32"),
+        (["--seeds", "11"], "--seeds must be 0 to 10; got 11"),
+        (["--timing-size", "-1"], "--timing-size must be 0 to 60000 images"),
     ]:
         result = subprocess.run(
             [sys.executable, "-m", "dlapp", "bench", *args],

@@ -22,7 +22,7 @@ from dlapp.checkpoints import (
 from dlapp.config import RunConfig
 from dlapp.data import prepare
 from dlapp.modelfile import load_model_file
-from dlapp.models import build_compiled
+from dlapp.models import STEPS_PER_EXECUTION, build_compiled
 
 TINY = RunConfig.from_flat(arch="mlp", hidden_units=(16,), train_subset=300, batch_size=64)
 
@@ -58,14 +58,16 @@ class StopAfter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit_with_checkpoints(path: Path, epochs: int, min_interval: float, owner=None, extra=()) -> keras.Model:
+def fit_with_checkpoints(
+    path: Path, epochs: int, min_interval: float, owner=None, extra=(), batch_size: int = 64
+) -> keras.Model:
     keras.utils.set_random_seed(1)
     data = prepare(TINY.data, "mlp", seed=1)
     model = build_compiled(TINY)
     callback = checkpoint_callback(
         lambda m, info: write_model_file(m, path, info), owner, epochs_planned=epochs, min_interval=min_interval
     )
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=64, callbacks=[*extra, callback], verbose=0)
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, callbacks=[*extra, callback], verbose=0)
     return model
 
 
@@ -112,12 +114,17 @@ def test_checkpoints_wait_for_the_interval_and_always_come_at_the_end(tmp_path):
 
 
 def test_a_stop_mid_epoch_is_checkpointed_with_that_epoch(tmp_path):
-    owner = Owner()
-    model = fit_with_checkpoints(tmp_path / "stop.keras", 10, min_interval=3600, owner=owner, extra=[StopAfter(2, 1)])
+    # Callbacks see the last batch of each call into TensorFlow (STEPS_PER_EXECUTION batches), so
+    # the stop lands after the third epoch's first call: 270 images at batch 16 are 17 batches an epoch.
+    per_call = STEPS_PER_EXECUTION["mlp"]
+    owner, stop = Owner(), StopAfter(2, per_call - 1)
+    model = fit_with_checkpoints(
+        tmp_path / "stop.keras", 10, min_interval=3600, owner=owner, extra=[stop], batch_size=16
+    )
     assert [i.epochs_trained for i in owner.saved] == [3]  # epochs 1, 2 and the stopped third
     assert read_checkpoint_info(tmp_path / "stop.keras") == CheckpointInfo(3, 10)
-    assert int(load_model_file(tmp_path / "stop.keras", with_optimizer=True).optimizer.iterations) == 2 * 5 + 2
-    assert int(model.optimizer.iterations) == 12
+    assert int(load_model_file(tmp_path / "stop.keras", with_optimizer=True).optimizer.iterations) == 2 * 17 + per_call
+    assert int(model.optimizer.iterations) == 2 * 17 + per_call
 
 
 def test_the_checkpoint_comes_after_early_stopping_restored_the_best_weights(tmp_path):

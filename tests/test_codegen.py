@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,8 +113,9 @@ def test_generated_script_trains_end_to_end_on_a_local_npz(tmp_path, arch):
         x_test=raw.x_test[:100],
         y_test=raw.y_test[:100],
     )
+    # The CNN trains under bfloat16, so the script's policy line is run for real, not only read.
     small = {
-        "cnn": dict(arch="cnn", conv_filters=(4,), dense_units=8),
+        "cnn": dict(arch="cnn", conv_filters=(4,), dense_units=8, precision="mixed_bfloat16"),
         "autoencoder": dict(arch="autoencoder", encoder_units=(16,)),
         "mlp-mse": dict(arch="mlp", hidden_units=(16,), loss="mse"),
     }[arch]
@@ -134,3 +136,12 @@ def test_generated_script_trains_end_to_end_on_a_local_npz(tmp_path, arch):
     assert ("test mse" if arch == "autoencoder" else "test accuracy") in result.stdout
     reloaded = keras.saving.load_model(tmp_path / "trained.keras")
     assert reloaded.count_params() == models.build_model(config.model).count_params()
+    assert reloaded.layers[1].dtype_policy.name == ("mixed_bfloat16" if arch == "cnn" else "float32")
+    assert reloaded.outputs[0].dtype == "float32"
+
+
+def test_script_sets_the_policy_the_run_used_not_auto():
+    config = RunConfig.from_flat(precision="auto")
+    assert 'PRECISION = "mixed_float16"' in generate_script(config, "mixed_float16")
+    resolved = re.search(r'^PRECISION = "(\w+)"', generate_script(config), re.M).group(1)
+    assert resolved in ("float32", "mixed_bfloat16", "mixed_float16")

@@ -19,9 +19,10 @@ from dlapp.callbacks import EventCallback
 from dlapp.checkpoints import read_checkpoint_info
 from dlapp.config import RunConfig
 from dlapp.data import prepare
+from dlapp.input_pipeline import USE_TF_DATA, training_input, validation_input
 from dlapp.jobs import TrainingJob, get_job, job_limit, max_jobs, set_max_jobs
 from dlapp.modelfile import load_model_file
-from dlapp.models import build_compiled
+from dlapp.models import STEPS_PER_EXECUTION, build_compiled
 from dlapp.scheduler import Scheduler
 from dlapp.store import RunStore
 from tests.model_helpers import tensorboard_tags
@@ -85,12 +86,16 @@ def test_same_config_and_seed_give_the_curve_of_a_bare_fit(tmp_path):
 
     bare: dict = {}
 
-    def bare_fit():  # the textbook loop, seeded in its own thread the same way
+    def bare_fit():  # the textbook loop with dlapp's measured input pipeline, seeded in its own thread the same way
         keras.utils.set_random_seed(SMALL.train.seed)
         data = prepare(SMALL.data, "mlp", seed=SMALL.train.seed)
         model = build_compiled(SMALL)
+        tf_data = USE_TF_DATA["mlp"]
         history = model.fit(
-            data.x_train, data.y_train, batch_size=32, epochs=2, validation_data=(data.x_val, data.y_val), verbose=0
+            **training_input(data.x_train, data.y_train, 32, SMALL.train.seed, tf_data),
+            epochs=2,
+            validation_data=validation_input(data.x_val, data.y_val, 32, tf_data),
+            verbose=0,
         )
         bare.update(history.history)
 
@@ -103,14 +108,16 @@ def test_same_config_and_seed_give_the_curve_of_a_bare_fit(tmp_path):
 
 
 class _StopAtStep(TrainingJob):
-    """Presses Stop from inside the training thread when a given batch event arrives."""
+    """Presses Stop from inside the training thread at the first batch event from step `stop_at` on."""
 
-    batch_event_interval = 0.0  # an event for every batch, so every batch can be counted
+    batch_event_interval = 0.0  # an event after every call into TensorFlow, so every call can be counted
     stop_at = 4
+    stopped_at: int | None = None
 
     def on_batch(self, data):
         super().on_batch(data)
-        if data["epoch"] == 0 and data["step"] == self.stop_at:
+        if data["epoch"] == 0 and data["step"] >= self.stop_at and self.stopped_at is None:
+            self.stopped_at = data["step"]
             self.stop()
 
 
@@ -120,9 +127,11 @@ def test_stop_lands_within_one_batch_and_keeps_the_partial_model(tmp_path):
     job = _StopAtStep(config, store).start()
     assert job.wait(300) == "stopped", job.error
 
+    # A call into TensorFlow runs STEPS_PER_EXECUTION batches, and callbacks see the last of each.
+    per_call = STEPS_PER_EXECUTION["mlp"]
     steps_run = [e.data["step"] for e in job.events_since(0) if e.kind == "batch"]
-    after_stop = [step for step in steps_run if step > _StopAtStep.stop_at]
-    assert steps_run[: _StopAtStep.stop_at + 1] == list(range(_StopAtStep.stop_at + 1))
+    after_stop = [step for step in steps_run if step > job.stopped_at]
+    assert steps_run[: job.stopped_at // per_call + 1] == list(range(per_call - 1, job.stopped_at + 1, per_call))
     assert len(after_stop) <= 1
     assert [e.kind for e in job.events_since(0)][-2:] == ["epoch", "stopped"]
 
@@ -237,7 +246,8 @@ def test_a_long_run_keeps_every_epoch_but_a_bounded_window_of_batch_events(tmp_p
     batches = [e for e in kept if e.kind == "batch"]
     assert 10 <= len(batches) <= 20
     assert [e.data["epoch"] for e in kept if e.kind == "epoch"] == [0, 1, 2]
-    assert job.num_events == 3 * 57 + 3 + 1  # every batch, epoch and the end event were counted
+    calls = -(-57 // STEPS_PER_EXECUTION["mlp"])  # callbacks see one batch per call into TensorFlow
+    assert job.num_events == 3 * calls + 3 + 1  # every batch event, epoch and the end event were counted
     assert batches[-1].data["samples_seen"] == 3 * 900 and kept[-1].kind == "finished"
     assert [e.index for e in kept] == sorted({e.index for e in kept}) and kept[-1].index == job.num_events - 1
     progress = job.progress()
@@ -340,3 +350,13 @@ def test_early_stopping_ends_a_run_that_stops_improving(tmp_path):
     run = job.store.run(job.run_id)
     assert 2 <= run.epochs_completed < 10  # patience 1: the first epoch without improvement ends it
     assert len(job.history["val_loss"]) == run.epochs_completed
+
+
+def test_a_run_stores_the_precision_auto_resolved_to(tmp_path):
+    from dlapp.precision import resolve_precision
+
+    store = RunStore(tmp_path)
+    job = TrainingJob(SMALL.replace(precision="auto"), store)
+    assert store.run(job.run_id).config.train.precision == resolve_precision("auto") != "auto"
+    assert job.config.train.precision == resolve_precision("auto")
+    job.stop()

@@ -26,9 +26,12 @@ class _StopAfter(keras.callbacks.Callback):
     def __init__(self, step: int):
         super().__init__()
         self.step = step
+        self.stopped_at: int | None = None
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch == self.step:
+        # Keras calls this once per call into TensorFlow, which may run several batches (steps_per_execution).
+        if batch >= self.step and self.stopped_at is None:
+            self.stopped_at = batch
             self.model.stop_training = True
 
 
@@ -44,8 +47,9 @@ def test_a_fit_reports_its_start_history_test_metrics_and_samples():
 
 
 def test_a_stopped_fit_counts_its_samples_to_the_last_batch():
-    result = fit_run(SMALL.replace(epochs=3), callbacks=[_StopAfter(step=2)])
-    assert result.samples_trained == 3 * 32
+    stop = _StopAfter(step=2)
+    result = fit_run(SMALL.replace(epochs=3), callbacks=[stop])
+    assert result.samples_trained == (stop.stopped_at + 1) * 32 < 270
     assert len(result.history["loss"]) == 1 and "test_loss" in result.metrics
 
 
@@ -66,3 +70,26 @@ def test_an_autoencoder_fit_reports_test_mse_and_no_confusion():
     result = fit_run(config)
     assert "test_mse" in result.metrics and "test_accuracy" not in result.metrics
     assert result.confusion is None
+
+
+def test_a_fit_reports_the_policy_its_precision_resolved_to():
+    assert fit_run(SMALL.replace(precision="float32")).policy == "float32"
+    assert fit_run(SMALL.replace(precision="mixed_bfloat16")).policy == "mixed_bfloat16"
+
+
+def test_a_nan_loss_under_reduced_precision_fails_the_fit_with_a_sentence():
+    import numpy as np
+    import pytest
+
+    from dlapp.precision import LossNotFinite
+
+    config = RunConfig.from_flat(arch="autoencoder", encoder_units=(8,), reconstruction_loss="mse", epochs=3)
+    data = prepare(config.data, "autoencoder", seed=0)
+    every_other = (np.arange(len(data.x_train)) % 2 == 1)[:, None, None]
+    poisoned = dataclasses.replace(data, x_train=np.where(every_other, np.float32(np.nan), data.x_train))
+    with pytest.raises(LossNotFinite, match="set precision to float32"):
+        fit_run(config.replace(precision="mixed_bfloat16"), data=poisoned)
+
+
+def test_the_same_seed_gives_the_same_curve_through_the_tf_data_input():
+    assert fit_run(SMALL).history == fit_run(SMALL).history

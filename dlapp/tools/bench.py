@@ -7,6 +7,11 @@ What it measures, and how it keeps a busy (shared, 2-core) machine from lying:
   interleaved (`bench_throughput.py`). Each fit is also clocked in process CPU seconds, which
   other processes on the machine barely disturb; the target is judged on that ratio.
 - What the per-epoch instruments cost against the epoch they follow, in CPU s (`bench_instruments.py`).
+- Faster than a plain Keras fit (`bench_speed.py`): `fit_run` per architecture and precision
+  against a bare float32 `model.fit` of the same model and batch size; test accuracy per
+  precision over seeds; one epoch's time on the 60,000-image timing set.
+- Stop: seconds from `job.stop()` until the training loop stops, and until the job has ended,
+  per architecture (`bench_stop.py`; several batches per call delay it to the end of a call).
 - Canvas (280x280 RGBA) -> probabilities and saliency latency for the default CNN (`bench_latency.py`).
 - Cold load of the bundled sample (in a fresh interpreter, so no cache helps), the time to build
   each default model, the first batch event after start(), and the peak memory of a training run
@@ -25,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from dlapp.config import ARCHITECTURES, RunConfig
-from dlapp.tools import bench_instruments
+from dlapp.tools import bench_instruments, bench_speed
 from dlapp.tools.bench_latency import latency
 from dlapp.tools.bench_startup import build_times, child_run, first_batch_warm, sample_load_time
+from dlapp.tools.bench_stop import stop_latency
 from dlapp.tools.bench_throughput import throughput
 from dlapp.tools.machine import loadavg, machine_info
 
@@ -38,6 +44,7 @@ TARGETS = {
     "sample_load_s": 0.5,
     "build_s": 2.0,
     "first_batch_s": 2.0,
+    "stop_loop_s": 1.0,  # Stop pressed -> the training loop's last batch
 }
 
 
@@ -55,6 +62,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="Timed bare/job pairs per architecture (default 5).")
     parser.add_argument("--calls", type=int, default=200, help="Calls per latency measurement (default 200).")
+    bench_speed.add_speed_arguments(parser)
 
 
 def parse_archs(text: str) -> tuple[str, ...]:
@@ -84,6 +92,7 @@ def settings_from_args(args) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "calls": args.calls,
+        **bench_speed.speed_settings(args),
     }
 
 
@@ -103,6 +112,9 @@ def run_bench(
     batch_size: int,
     rounds: int = 3,
     calls: int = 200,
+    precisions: Sequence[str] = ("auto",),
+    seeds: int = 0,
+    timing_size: int = 0,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Every measurement, as one JSON-ready dict (see the module docstring)."""
@@ -118,8 +130,11 @@ def run_bench(
             "batch_size": batch_size,
             "rounds": rounds,
             "calls": calls,
+            "precisions": list(precisions),
+            "seeds": seeds,
+            "timing_size": timing_size,
         },
-        "targets": TARGETS,
+        "targets": {**TARGETS, **bench_speed.SPEED_TARGETS},
     }
     with tempfile.TemporaryDirectory(prefix="dlapp-bench-") as folder:
         log("cold load of the bundled sample (fresh interpreters)")
@@ -131,8 +146,15 @@ def run_bench(
             log(f"throughput of {arch}: warm-up, then {rounds} interleaved bare/job rounds")
             config = base_config(arch, train_subset, epochs, batch_size)
             results["throughput"][arch] = throughput(config, Path(folder) / "store", rounds)
-        log("what the per-epoch instruments cost, per architecture")
+        results["stop_s"] = {}
+        for arch in archs:
+            log(f"Stop latency of a {arch} job ({min(rounds, 3)} stops)")
+            long_enough = base_config(arch, 0, max(epochs, 3), batch_size)  # the whole sample: Stop lands mid-fit
+            results["stop_s"][arch] = stop_latency(long_enough, Path(folder) / "store", repeats=min(rounds, 3))
         configs = {arch: base_config(arch, train_subset, epochs, batch_size) for arch in archs}
+        speed = {"precisions": precisions, "seeds": seeds, "timing_size": timing_size}
+        results.update(bench_speed.run_speed(configs, speed, rounds, log))
+        log("what the per-epoch instruments cost, per architecture")
         results["instruments"] = bench_instruments.bench_section(configs)
         log(f"canvas -> probabilities and saliency latency of the default CNN ({calls} calls)")
         results["latency_ms"] = latency(calls)
@@ -170,6 +192,8 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     ok.update({f"build_{arch}": s < TARGETS["build_s"] for arch, s in results["build_s"].items()})
     ok["first_batch"] = results["first_batch_s"]["warm"] < TARGETS["first_batch_s"]
     ok.update(bench_instruments.bench_verdicts(results))
+    ok.update({f"stop_{arch}": r["loop_s"] < TARGETS["stop_loop_s"] for arch, r in results["stop_s"].items()})
+    ok.update(bench_speed.speed_verdicts(results))
     return ok
 
 
@@ -204,6 +228,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             None,
         )
+    for arch, r in results["stop_s"].items():
+        row(f"{arch}: Stop -> training loop stops, median", f"{r['loop_s']:.3f} s", "< 1 s", ok[f"stop_{arch}"])
+        row(f"  {arch}: Stop -> job ended (validation, checkpoint, test)", f"{r['ended_s']:.2f} s", "", None)
     lat = results["latency_ms"]
     row("canvas -> probabilities, median (CNN)", f"{lat['canvas_median']:.2f} ms", "<= 10 ms", ok["canvas"])
     row("canvas -> probabilities, p95 (CNN)", f"{lat['canvas_p95']:.2f} ms", "", None)
@@ -226,6 +253,8 @@ def markdown(results: dict[str, Any]) -> str:
     for arch, mb in results["peak_rss_mb"].items():
         row(f"{arch}: peak RSS of a training run", f"{mb:,.0f} MB", "", None)
     for name, value, target, met in bench_instruments.bench_rows(results):
+        row(name, value, target, met)
+    for name, value, target, met in bench_speed.speed_rows(results):
         row(name, value, target, met)
     return "\n".join(lines)
 

@@ -8,10 +8,11 @@ import streamlit as st
 
 from dlapp.config import ARCH_FIELDS, ConfigError, RunConfig, all_fields, describe_range
 from dlapp.data import DATASETS
+from dlapp.precision import precision_caption
 from dlapp.ui.common import ARCH_TITLES, field_label, friendly_errors, keras_ready
 from dlapp.ui.text import escape_markdown
 
-TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed")
+TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed", "precision")
 DATA_FIELDS = ("validation_split", "train_subset")
 AUGMENT_FIELDS = (
     "augment_shift",
@@ -153,6 +154,8 @@ def _render_section(names: tuple[str, ...], error: str | None, bad_field: str | 
         for column, name in zip(st.columns(2), row, strict=False):
             with column:
                 render_field(name)
+                if name == "precision":  # what auto picks here, or why a hand-picked one will be slow
+                    st.caption(precision_caption(st.session_state[KEY + name]))
         _render_error(error, bad_field, row)  # under the row, across both columns: room for the sentence
     for name in names[1:]:
         if name not in grid:

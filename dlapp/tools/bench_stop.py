@@ -1,0 +1,66 @@
+"""How long Stop takes in a training job: until the training loop stops, and until the job has ended.
+
+With several batches per call into TensorFlow (`models.STEPS_PER_EXECUTION`) callbacks run, and
+a stop can land, only between calls; this measures what that costs a person pressing Stop.
+The job is stopped mid-epoch, a while after its first batch event (tracing done), `repeats`
+times at different moments; medians are reported. "Ended" adds what a stopped job still does:
+validation of the partial epoch, the instruments, the last checkpoint and the test evaluation.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from dlapp.config import RunConfig
+
+
+def stop_latency(config: RunConfig, store_dir: Path, repeats: int = 3, after_s: float = 1.0) -> dict[str, Any]:
+    """Seconds from `job.stop()` to the loop's last batch callback, and to the job's end (medians)."""
+    loop, ended = [], []
+    for index in range(repeats):
+        seen, done = _stop_once(config, store_dir, after_s + 0.37 * index)  # a different phase each time
+        loop.append(seen)
+        ended.append(done)
+    return {
+        "loop_s": round(statistics.median(loop), 3),
+        "ended_s": round(statistics.median(ended), 3),
+        "loop_runs": [round(v, 3) for v in loop],
+        "ended_runs": [round(v, 3) for v in ended],
+    }
+
+
+def _stop_once(config: RunConfig, store_dir: Path, after_s: float) -> tuple[float, float]:
+    import keras
+
+    from dlapp.jobs import TrainingJob
+    from dlapp.store import RunStore
+
+    class StopSeen(keras.callbacks.Callback):
+        """Notes when the training loop first runs a callback after Stop (it breaks right after)."""
+
+        job: Any = None
+        at: float | None = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.at is None and self.job is not None and self.job.stop_requested:
+                self.at = time.perf_counter()
+
+    seen = StopSeen()
+    job = TrainingJob(config, RunStore(store_dir), callbacks=[seen])
+    seen.job = job
+    job.start()
+    while not job.done and not any(e.kind == "batch" for e in job.events_since(0)):
+        time.sleep(0.01)
+    time.sleep(after_s)
+    if job.done:
+        raise RuntimeError(f"The {config.model.arch} job ended before Stop could be pressed; give it more epochs.")
+    pressed = time.perf_counter()
+    job.stop()
+    status = job.wait()
+    ended = time.perf_counter()
+    if status != "stopped" or seen.at is None:
+        raise RuntimeError(f"The {config.model.arch} job ended {status} instead of stopping: {job.error}")
+    return seen.at - pressed, ended - pressed
