@@ -311,14 +311,18 @@ STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 1, "autoencoder": 8, "resnet":
 
 def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
     """Compile with the config's optimizer and loss, and the architecture's measured compilation choices."""
+    import tensorflow as tf
+
     loss, metrics = loss_and_metrics(config)
     arch = config.model.arch
+    # Several batches per call fail inside MirroredStrategy's replica loop (TF 2.21): one per call there.
+    one_device = tf.distribute.get_strategy().num_replicas_in_sync == 1
     model.compile(
         optimizer=make_optimizer(config.train),
         loss=loss,
         metrics=metrics,
         jit_compile=JIT_COMPILE[arch],
-        steps_per_execution=STEPS_PER_EXECUTION[arch],
+        steps_per_execution=STEPS_PER_EXECUTION[arch] if one_device else 1,
     )
     return model
 

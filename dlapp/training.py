@@ -101,7 +101,7 @@ def fit_run(
     if model is None:
         with strategy.scope():
             model = build_compiled(config)
-    tf_data = USE_TF_DATA[config.model.arch]
+    tf_data = USE_TF_DATA[config.model.arch] and strategy.num_replicas_in_sync == 1  # as measured: one device
     x, y = data.x_train, _targets(config, data.x_train, data.y_train)
     validation = None
     if len(data.x_val):

@@ -28,3 +28,45 @@ def page(browser):
     """A 1400x900 page in its own browser context, closed after the test."""
     with browser_page(browser) as page:
         yield page
+
+
+# The longest tests of the default run (measured with --durations on the 2-core machine): moved to
+# the `slow` set so `python -m pytest` stays under 10 minutes there. `python -m pytest -m slow`
+# runs them with the long browser modules. Each entry is a node id, or the start of one.
+LONG_TESTS = (
+    "tests/test_bench.py::test_bench_prints_a_table_and_one_json_object_with_every_measurement",
+    "tests/test_finetune.py::test_fine_tuning_on_a_new_style_raises_heldout_accuracy",
+    "tests/test_instruments.py::test_in_an_8_layer_sigmoid_mlp",
+    "tests/test_instruments.py::test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation[cnn",
+    "tests/test_instruments_in_jobs.py::test_every_epoch_row_and_event_carries_each_layers_statistics",
+    "tests/test_cli.py::test_autoencoder_reports_mse_instead_of_accuracy",
+    "tests/test_cli.py::test_sigint_during_training_stops_the_job_and_keeps_the_run",
+    "tests/test_cli.py::test_evaluate_refuses_a_crafted_model_file_in_one_sentence",
+    "tests/test_cli.py::test_evaluate_reproduces_the_stored_test_accuracy",
+    "tests/test_hardening.py::test_cli_training_writes_only_under_the_data_dir",
+    "tests/test_faults.py::test_a_failed_cli_run_exits_1_with_its_error_on_one_line",
+    "tests/test_faults.py::test_a_store_turning_read_only_mid_training",
+    "tests/test_faults.py::test_a_disk_filling_up_mid_training_ends_the_job_cleanly",
+    "tests/test_distribute.py::test_mirrored_strategy_trains_on_two_logical_cpus",
+    "tests/test_experiment_delete.py::test_deleting_an_experiment_deletes_its_runs_model_files_and_study",
+    "tests/test_experiment_cli.py::test_experiments_delete_removes_the_experiment_and_its_runs_or_keeps_the_runs",
+    "tests/test_experiment_cli.py::test_ctrl_c_stops_the_experiment_and_keeps_its_runs",
+    "tests/test_experiments.py::test_a_search_reports_every_epoch_to_optuna_and_resumes_after_a_stop",
+    "tests/test_codegen.py::test_generated_script_trains_end_to_end_on_a_local_npz[autoencoder]",
+    "tests/test_codegen.py::test_generated_script_trains_end_to_end_on_a_local_npz[mlp-mse]",
+    "tests/test_jobs.py::test_a_killed_process_leaves_its_epochs_an_interrupted_run_and_its_last_checkpoint",
+    "tests/test_jobs.py::test_the_limit_is_read_once_so_a_bad_value_later_cannot_hang_wait",
+    "tests/test_jobs.py::test_a_limit_of_one_runs_jobs_one_after_the_other",
+    "tests/test_sharing_pages.py::test_a_resumed_search_stays_its_owners_and_so_do_its_new_trials",
+    "tests/test_precision.py::test_every_architecture_trains_a_batch_under_every_policy_with_float32_outputs[resnet",
+    "tests/test_precision.py::test_every_architecture_trains_a_batch_under_every_policy_with_float32_outputs[rnn",
+    "tests/test_augment.py::test_a_model_with_every_drawing_layer_fits_in_graph_mode",
+    "tests/test_lesson_runs.py::test_the_loss_lesson_trains_both_variants_and_observes_their_own_numbers",
+    "tests/test_browser.py::test_every_page_fits_a_phone_screen",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(LONG_TESTS):
+            item.add_marker(pytest.mark.slow)
