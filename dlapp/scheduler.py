@@ -38,7 +38,7 @@ def configure_threads(jobs_at_once: int) -> None:
         _threads_configured = True
         import tensorflow as tf
 
-        intra = max(1, (os.cpu_count() or 1) // jobs_at_once)
+        intra = max(1, (os.cpu_count() or 1) // max(1, jobs_at_once))  # a closed queue (limit 0) still shares
         try:
             tf.config.threading.set_intra_op_parallelism_threads(intra)
             tf.config.threading.set_inter_op_parallelism_threads(min(2, intra))
