@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlapp.config import RunConfig
-from dlapp.tools.bench_throughput import fit_clock
+from dlapp.tools.bench_throughput import compare, fit_clock
 
 
 def bare_float32_fit(config: RunConfig) -> tuple[float, float]:
@@ -68,21 +68,7 @@ def speedup(config: RunConfig, rounds: int) -> dict[str, Any]:
         first_bare = index % 2 == 0  # alternate, so a slow phase of the machine hits both sides
         for fit in (bare_float32_fit, tuned_fit) if first_bare else (tuned_fit, bare_float32_fit):
             (bare if fit is bare_float32_fit else tuned).append(fit(config))
-    return _ratios(bare, tuned)
-
-
-def _ratios(bare: list[tuple[float, float]], tuned: list[tuple[float, float]]) -> dict[str, Any]:
-    bare_wall, tuned_wall = [w for w, _ in bare], [w for w, _ in tuned]
-    bare_cpu, tuned_cpu = [c for _, c in bare], [c for _, c in tuned]
-    return {
-        "bare_sps": round(statistics.median(bare_wall), 1),
-        "tuned_sps": round(statistics.median(tuned_wall), 1),
-        "ratio": round(statistics.median(tuned_wall) / statistics.median(bare_wall), 3),
-        "paired_ratio": round(statistics.median(t / b for t, b in zip(tuned_wall, bare_wall, strict=True)), 3),
-        "cpu_ratio": round(statistics.median(tuned_cpu) / statistics.median(bare_cpu), 3),
-        "bare_runs": [round(v, 1) for v in bare_wall],
-        "tuned_runs": [round(v, 1) for v in tuned_wall],
-    }
+    return compare(bare, tuned, "tuned")
 
 
 def accuracy_by_precision(config: RunConfig, precisions: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:

@@ -35,19 +35,25 @@ def throughput(config: RunConfig, store_dir: Path, rounds: int) -> dict[str, Any
                 bare.append(bare_fit(config))
             else:
                 job.append(job_fit(config, store))
-    bare_wall, job_wall = [w for w, _ in bare], [w for w, _ in job]
-    bare_cpu, job_cpu = [c for _, c in bare], [c for _, c in job]
+    result = compare(bare, job, "job")
+    result["bare_cpu_sps"] = round(statistics.median(c for _, c in bare), 1)
+    result["job_cpu_sps"] = round(statistics.median(c for _, c in job), 1)
+    return result
+
+
+def compare(bare: list[tuple[float, float]], other: list[tuple[float, float]], name: str) -> dict[str, Any]:
+    """Medians and ratios of interleaved (wall, CPU) samples/s of a bare fit and `name`'s fit."""
+    bare_wall, other_wall = [w for w, _ in bare], [w for w, _ in other]
+    bare_cpu, other_cpu = [c for _, c in bare], [c for _, c in other]
     return {
         "bare_sps": round(statistics.median(bare_wall), 1),
-        "job_sps": round(statistics.median(job_wall), 1),
-        "ratio": round(statistics.median(job_wall) / statistics.median(bare_wall), 3),
+        f"{name}_sps": round(statistics.median(other_wall), 1),
+        "ratio": round(statistics.median(other_wall) / statistics.median(bare_wall), 3),
         # Each round's pair ran back to back, so their ratio sees the same machine load.
-        "paired_ratio": round(statistics.median(j / b for j, b in zip(job_wall, bare_wall, strict=True)), 3),
-        "cpu_ratio": round(statistics.median(job_cpu) / statistics.median(bare_cpu), 3),
+        "paired_ratio": round(statistics.median(o / b for o, b in zip(other_wall, bare_wall, strict=True)), 3),
+        "cpu_ratio": round(statistics.median(other_cpu) / statistics.median(bare_cpu), 3),
         "bare_runs": [round(v, 1) for v in bare_wall],
-        "job_runs": [round(v, 1) for v in job_wall],
-        "bare_cpu_sps": round(statistics.median(bare_cpu), 1),
-        "job_cpu_sps": round(statistics.median(job_cpu), 1),
+        f"{name}_runs": [round(v, 1) for v in other_wall],
     }
 
 
