@@ -49,3 +49,17 @@ def tensorboard_tags(folder: Path) -> set[str]:
         for event in tf.compat.v1.train.summary_iterator(str(path))
         for value in event.summary.value
     }
+
+
+def tensorboard_tensors(folder: Path, tag: str) -> list[np.ndarray]:
+    """The tensors logged under `tag` in `folder`'s event files, in step order, as TensorBoard reads them."""
+    import tensorflow as tf
+
+    found = [
+        (event.step, tf.make_ndarray(value.tensor))
+        for path in folder.glob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+        if value.tag == tag
+    ]
+    return [tensor for _, tensor in sorted(found, key=lambda pair: pair[0])]

@@ -11,7 +11,7 @@ import pytest
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
 from dlapp.store import RunStore
-from tests.model_helpers import tensorboard_tags
+from tests.model_helpers import tensorboard_tags, tensorboard_tensors
 
 SMALL = RunConfig.from_flat(arch="cnn", conv_filters=(4,), dense_units=8, train_subset=300, epochs=2, batch_size=32)
 
@@ -36,6 +36,12 @@ def test_every_epoch_row_and_event_carries_each_layers_statistics(tmp_path):
     tags = tensorboard_tags(store.tensorboard_dir(job.run_id) / "train")
     first = names[0]
     assert {f"grad_norm/{first}", f"weight_norm/{first}", f"weights/{first}", "grad_norm/probabilities"} <= tags
+    histograms = tensorboard_tensors(store.tensorboard_dir(job.run_id) / "train", f"weights/{first}")
+    assert len(histograms) == 2  # one per epoch, read by TensorBoard's histogram plugin
+    for buckets, stats in zip(histograms, (e["layers"][first] for e in epochs), strict=True):
+        assert buckets.shape == (30, 3)
+        assert buckets[:, 2].tolist() == stats["hist"]["counts"]  # the probe's counts, as the app shows them
+        assert buckets[:, 2].sum() == 3 * 3 * 1 * 4  # every weight of the 3x3 kernels, 1 channel in, 4 filters
 
 
 def test_a_job_can_train_without_instruments(tmp_path):

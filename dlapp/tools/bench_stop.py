@@ -41,6 +41,7 @@ def _stop_once(config: RunConfig, store_dir: Path, after_s: float) -> tuple[floa
     class StopSeen(keras.callbacks.Callback):
         """Notes when the training loop first runs a callback after Stop (it breaks right after)."""
 
+        async_safe = True  # like the job's own callbacks, so the job trains as it does in the app
         job: Any = None
         at: float | None = None
 
