@@ -221,9 +221,12 @@ def run_summary(run: Run) -> dict[str, Any]:
     return out
 
 
-def finetune_summaries(store: RunStore) -> list[dict[str, Any]]:
-    """`run_summary` of every fine-tuned run with a before/after, newest first."""
-    return [run_summary(r) for r in store.runs() if _has_before_after(r)]
+def finetune_summaries(store: RunStore, only: set[int] | None = None) -> list[dict[str, Any]]:
+    """`run_summary` of every fine-tuned run with a before/after, newest first.
+
+    `only`: the run ids to look among (one owner's, in shared mode); None: every run.
+    """
+    return [run_summary(r) for r in store.runs() if _has_before_after(r) and (only is None or r.id in only)]
 
 
 def latest_finetune(store: RunStore, run: Run, only: set[int] | None = None) -> Run | None:

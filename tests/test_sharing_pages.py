@@ -208,3 +208,18 @@ def test_a_resumed_search_stays_its_owners_and_so_do_its_new_trials(tmp_path):
     assert experiments.wait_all(resumed, timeout=300) == "finished"
     assert resumed.owner == ALICE and len(resumed.run_ids) >= 2
     assert all(store.owners.owner("run", run_id) == ALICE for run_id in resumed.run_ids)
+
+
+def test_the_handwriting_lesson_reads_only_the_visitors_own_finetunes(shared_mode, monkeypatch, tmp_path):
+    store = RunStore(tmp_path)
+    parent = store.create_run(TINY)
+    for who, after in ((BOB, 0.6), (ALICE, 0.85)):  # Alice's is the newest
+        child = store.create_run(TINY, parent_run_id=parent)
+        store.owners.set("run", child, who)
+        metrics = {"heldout_accuracy_before": 0.5, "heldout_accuracy_after": after, "heldout": 20.0}
+        metrics |= {"drawings_used": 80.0, "test_accuracy_before": 0.97, "test_accuracy_after": 0.965}
+        store.finish_run(child, "finished", metrics=metrics, seconds=1.0, samples_per_second=1.0)
+    at = visit(tmp_path, monkeypatch, "pages/learn.py", BOB)
+    at.selectbox(key="learn_lesson").set_value("your-handwriting").run()
+    shown = next(s.value for s in at.success if "What your drawings showed" in s.value).replace("\\", "")
+    assert "50.0% right before, 60.0% after" in shown and "85.0%" not in shown  # Bob's fine-tune, not Alice's

@@ -144,7 +144,9 @@ def render_handwriting(store: RunStore) -> None:
     from dlapp.lesson_observations import observe_handwriting
     from dlapp.ui.text import escape_markdown
 
-    text = escape_markdown(observe_handwriting(finetune_summaries(store)))
+    from dlapp.ui import owner
+
+    text = escape_markdown(observe_handwriting(finetune_summaries(store, owner.mine(store, "run"))))
     st.success(f"**What your drawings showed.** {text}", icon=":material/draw:")
     st.page_link("pages/draw.py", label="Draw, save and teach on the Draw page", icon=":material/arrow_forward:")
 

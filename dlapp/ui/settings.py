@@ -190,4 +190,10 @@ def render_model_summary(config: RunConfig | None) -> None:
 def _render_layers(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.markdown(f"**{ARCH_TITLES[config.model.arch]}** · {total:,} parameters · {len(rows)} layers")
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 320))
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(rows), 320),
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},  # 1,180,160, not 1180160
+    )
