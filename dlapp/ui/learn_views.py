@@ -142,9 +142,8 @@ def render_handwriting(store: RunStore) -> None:
     """Lesson 11's numbers: the person's own fine-tunes, read from the store (or what to do first)."""
     from dlapp.finetune import finetune_summaries
     from dlapp.lesson_observations import observe_handwriting
-    from dlapp.ui.text import escape_markdown
-
     from dlapp.ui import owner
+    from dlapp.ui.text import escape_markdown
 
     text = escape_markdown(observe_handwriting(finetune_summaries(store, owner.mine(store, "run"))))
     st.success(f"**What your drawings showed.** {text}", icon=":material/draw:")
