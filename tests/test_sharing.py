@@ -42,7 +42,7 @@ def test_shared_mode_is_off_by_default_and_on_by_env_or_secrets_section(tmp_path
 
 
 def test_quota_settings_have_defaults_and_read_secrets_before_env():
-    assert sharing.quota_settings(env={}, section={}) == QuotaSettings(2, 10.0, 20.0, 20)
+    assert sharing.quota_settings(env={}, section={}) == QuotaSettings(7, 10.0, 20.0, 20)
     env = {"DLAPP_MAX_JOBS_PER_OWNER": "3", "DLAPP_MAX_RUN_MINUTES": "5"}
     settings = sharing.quota_settings(env=env, section={"max_run_minutes": 1.5})
     assert settings.max_jobs_per_owner == 3 and settings.max_run_minutes == 1.5
@@ -265,3 +265,11 @@ def test_a_personal_test_set_keeps_only_the_visitors_own_drawings(tmp_path):
         images, labels, store.drawing_ids(), store.owners.owned("drawing", "alice")
     )
     assert kept_labels.tolist() == [3] and kept_images.shape == (1, 28, 28) and kept_images[0, 0, 0] == 0.5
+
+
+def test_the_default_quota_lets_every_lesson_queue_all_its_runs():
+    from dlapp.lessons import LESSONS, lesson_configs
+
+    largest = max(len(lesson_configs(lesson)) for lesson in LESSONS)
+    assert jobs_refusal(0, QuotaSettings(), adding=largest) is None
+    assert jobs_refusal(0, QuotaSettings(), adding=largest + 1) is not None

@@ -129,6 +129,7 @@ def test_a_new_visitor_sees_only_their_own_drawings_on_draw(data_dir, shared_mod
 def test_over_the_jobs_quota_train_says_the_quota_and_when_it_frees_and_stores_nothing(
     data_dir, shared_mode, monkeypatch, tmp_path
 ):
+    monkeypatch.setenv("DLAPP_MAX_JOBS_PER_OWNER", "2")
     store = RunStore(tmp_path)
     for _ in range(2):  # two runs of hers waiting in the queue (of this living process: they stay queued)
         store.owners.set("run", store.create_run(TINY), ALICE)
@@ -181,6 +182,7 @@ def test_a_continued_run_keeps_its_owner_and_queues_as_theirs(tmp_path):
 def test_a_lesson_counts_every_run_against_the_quota_and_a_refused_one_queues_nothing(
     shared_mode, monkeypatch, tmp_path
 ):
+    monkeypatch.setenv("DLAPP_MAX_JOBS_PER_OWNER", "2")  # a teacher's tighter quota
     at = visit(tmp_path, monkeypatch, "pages/learn.py", BOB)
     at.selectbox(key="learn_lesson").set_value("optimisers").run()
     before = snapshot(tmp_path)  # after the page made its tables in the new store
