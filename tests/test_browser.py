@@ -91,7 +91,7 @@ def test_training_chart_gains_points_while_it_trains(page, server):
 def test_stop_marks_a_long_run_stopped(page, server):
     url, _ = server
     start_training(page, url, epochs=200, name="long mlp")
-    page.get_by_text(re.compile(r"epoch \d+ of 200")).wait_for()
+    page.get_by_text(re.compile(r"^epoch \d+ of 200")).wait_for()
     page.screenshot(path=ARTIFACTS / "browser-train-running.png")
     # Not the toolbar's Stop; during a fragment redraw the old and the new button can both be present.
     page.locator("[class*='st-key-stop_'] button[data-testid^='stBaseButton']").first.click()
