@@ -35,7 +35,7 @@ def test_lesson_one_runs_to_the_end_with_curves_code_and_observation(browser, se
         observation = page.get_by_text("What your runs showed")
         observation.wait_for()
         wait_idle(page)
-        assert page.locator(".js-plotly-plot").count() >= 1
+        page.locator(".js-plotly-plot").first.wait_for()  # Plotly draws after the script is idle: wait, not count
         assert "layers.Dense(128" in page.locator("[data-testid='stCode']").first.inner_text()
         text = page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
         assert "Training loss" in text and "after epoch 2" in text
