@@ -36,6 +36,8 @@ VARIANTS: dict[str, RunConfig] = {
     "preset+bn": PRESET.replace(batch_norm=True),
     "preset+bn+strong": PRESET.replace(batch_norm=True, augment_elastic=2.0, augment_rotation=15.0),
     "preset+strong": PRESET.replace(augment_elastic=2.0, augment_rotation=15.0),
+    "preset+bn+wide": PRESET.replace(batch_norm=True, conv_filters=(48, 96, 192), dense_units=256),
+    "preset+bn+e30": PRESET.replace(batch_norm=True, epochs=30),
 }
 SEEDS = (1, 2)
 
@@ -49,11 +51,14 @@ def run(names: list[str], seeds, out: Path) -> dict[str, list[dict]]:
             import keras
 
             keras.backend.clear_session()  # one process trains them all: start each fit from a clean graph
+            cpu = time.process_time()
             one = train_and_score(VARIANTS[name], seed, sets)
+            cpu = time.process_time() - cpu  # steadier than wall seconds on a shared machine; includes scoring
             row = {
                 "variant": name,
                 "seed": seed,
                 "seconds": round(one["seconds"], 1),
+                "cpu_seconds": round(cpu, 1),
                 "load": [round(v, 1) for v in os.getloadavg()],
                 "test": one["test"],
                 **{s: one["scores"][s].accuracy for s in one["scores"]},
@@ -74,12 +79,14 @@ def _top(confusions: dict[tuple[int, int], int], top: int = 4) -> str:
 
 def print_table(rows: list[dict]) -> None:
     """Mean (worst) per variant over the rows it has, in the order first seen."""
-    print("| variant | fit s (load) | procedural dev | pendigits dev | sample test |\n|---|---|---|---|---|")
+    head = ["variant", "fit s (load)", "CPU s", "procedural dev", "pendigits dev", "sample test"]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name in dict.fromkeys(row["variant"] for row in rows):
         mine = [row for row in rows if row["variant"] == name]
         fit = f"{np.mean([r['seconds'] for r in mine]):.0f} ({min(r['load'][0] for r in mine):.0f}-"
         fit += f"{max(r['load'][0] for r in mine):.0f})"
-        cells = [mean_worst(r[key] for r in mine) for key in ("procedural", "pendigits", "test")]
+        cells = [f"{np.mean([r.get('cpu_seconds', np.nan) for r in mine]):.0f}"]
+        cells += [mean_worst(r[key] for r in mine) for key in ("procedural", "pendigits", "test")]
         print(f"| {name} | {fit} | " + " | ".join(cells) + f" |  ({len(mine)} seeds)")
 
 
