@@ -21,6 +21,9 @@ from keras import layers, ops
 
 SIZE = 28
 MAX_SKEW = 1.0  # at most one column per row: a stroke lying on its side is not sheared flat
+# A bend is an elastic field this smooth: about the size of a digit's loop, so the whole digit bends
+# (a 6's loop grows, a 1 curves) instead of its line wobbling (the default sigma, 3 px).
+WARP_SIGMA = 6.0
 
 
 @keras.saving.register_keras_serializable(package="dlapp")
@@ -169,8 +172,9 @@ def drawing_augmentation(
     *,
     thickness: float = 0.0,
     elastic: float = 0.0,
+    warp: float = 0.0,
 ) -> keras.Sequential:
-    """Shift, rotation and zoom, then (each only when above 0) pen width and wobble; (28, 28, 1) images.
+    """Shift, rotation and zoom, then (each only when above 0) pen width, wobble and bend; (28, 28, 1) images.
 
     (No shear: Keras 3.15's RandomShear writes a config it cannot read back, so a model with it
     could be saved but never loaded.)
@@ -184,4 +188,6 @@ def drawing_augmentation(
         steps.append(StrokeThickness(thickness))
     if elastic > 0:
         steps.append(ElasticDistortion(elastic))
+    if warp > 0:
+        steps.append(ElasticDistortion(warp, WARP_SIGMA))
     return keras.Sequential(steps, name="augmentation")

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from dlapp.config import RunConfig
 
+WARP_SIGMA = 6.0  # dlapp.augment.WARP_SIGMA, repeated so that writing a script does not import TensorFlow
+
 
 def drawing_layer_calls(config: RunConfig) -> list[str]:
-    """Calls of dlapp's own augmentation layers (pen width, wobble) the config switches on."""
+    """Calls of dlapp's own augmentation layers (pen width, wobble, bend) the config switches on."""
     m = config.model
     if not m.augment or m.arch == "autoencoder":
         return []
@@ -21,6 +23,8 @@ def drawing_layer_calls(config: RunConfig) -> list[str]:
         calls.append(f"StrokeThickness({m.augment_thickness!r})")
     if m.augment_elastic > 0:
         calls.append(f"ElasticDistortion({m.augment_elastic!r})")
+    if m.augment_warp > 0:
+        calls.append(f"ElasticDistortion({m.augment_warp!r}, sigma={WARP_SIGMA!r})")
     return calls
 
 

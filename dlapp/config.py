@@ -141,6 +141,8 @@ class ModelConfig:
     # How people draw with a mouse (dlapp.augment): pen width and wobble. 0 turns each off.
     augment_thickness: float = _spec(0.0, HELP["augment_thickness"], low=0.0, high=1.0)
     augment_elastic: float = _spec(0.0, HELP["augment_elastic"], low=0.0, high=5.0)
+    # A digit bent as a whole (dlapp.augment.WARP_SIGMA): the shapes people draw that MNIST rarely has.
+    augment_warp: float = _spec(0.0, HELP["augment_warp"], low=0.0, high=8.0)
 
 
 @dataclass(frozen=True)

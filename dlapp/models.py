@@ -235,6 +235,7 @@ def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
                 config.augment_zoom,
                 thickness=config.augment_thickness,
                 elastic=config.augment_elastic,
+                warp=config.augment_warp,
             )
         return BUILDERS[config.arch](**kwargs)
 

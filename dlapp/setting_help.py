@@ -65,6 +65,8 @@ HELP: dict[str, str] = {
     "way), as mouse strokes vary. Raise it when your drawings are read worse than the test digits.",
     "augment_elastic": "Randomly wobbles each training digit's strokes by up to this many pixels (0 = off), like a "
     "shaky hand. Helps a model read drawn digits; too much blurs what a digit looks like.",
+    "augment_warp": "Randomly bends each training digit as a whole by up to about this many pixels (0 = off): a 6 "
+    "with a bigger loop, a curved 1, shapes people draw that MNIST has few of. Too much turns one digit into another.",
     # training
     "optimizer": "The rule that turns gradients into weight changes: SGD steps straight down the gradient, "
     "RMSprop and Adam adapt the step for each weight, AdamW is Adam with weight decay. Adam is a good "

@@ -57,6 +57,14 @@ def test_config_adds_only_the_layers_that_are_switched_on():
     drawn = plain.replace(augment_thickness=0.5, augment_elastic=1.5)
     types = layer_types(build_model(drawn.model))
     assert {"StrokeThickness", "ElasticDistortion"} <= set(types)
+    bent = layer_types(build_model(drawn.replace(augment_warp=3.0).model))
+    assert bent.count("ElasticDistortion") == types.count("ElasticDistortion") + 1  # wobble, then the bend
+
+
+def test_codegen_writes_the_bend_with_the_layers_own_smoothness():
+    from dlapp import augment, codegen_layers
+
+    assert codegen_layers.WARP_SIGMA == augment.WARP_SIGMA
 
 
 def test_a_model_with_the_layers_loads_through_the_checked_loader(tmp_path):

@@ -56,6 +56,7 @@ LABELS = {
     "augment_zoom": "Max zoom",
     "augment_thickness": "Pen width change",
     "augment_elastic": "Wobble (px)",
+    "augment_warp": "Bend (px)",
     "train_subset": "Training subset size (0 = all)",
     "early_stopping": "Early stopping patience (0 = off)",
 }
