@@ -25,6 +25,8 @@ def drawing_layer_calls(config: RunConfig) -> list[str]:
         calls.append(f"ElasticDistortion({m.augment_elastic!r})")
     if m.augment_warp > 0:
         calls.append(f"ElasticDistortion({m.augment_warp!r}, sigma={WARP_SIGMA!r})")
+    if m.augment_top_bottom > 0:
+        calls.append(f"TopBottom({m.augment_top_bottom!r})")
     return calls
 
 
@@ -41,9 +43,19 @@ def uses_own_layers(config: RunConfig) -> bool:
 _NEEDS = {
     "StrokeThickness": ("StrokeThickness",),
     "ElasticDistortion": ("ElasticDistortion", "gaussian_kernel"),
+    "TopBottom": ("TopBottom",),
     "Deskew": ("MAX_SKEW", "Deskew"),
 }
-_ORDER = ("SIZE", "MAX_SKEW", "StrokeThickness", "ElasticDistortion", "Deskew", "gaussian_kernel", "_resample")
+_ORDER = (
+    "SIZE",
+    "MAX_SKEW",
+    "StrokeThickness",
+    "ElasticDistortion",
+    "TopBottom",
+    "Deskew",
+    "gaussian_kernel",
+    "_resample",
+)
 
 
 def layer_source(config: RunConfig) -> str:

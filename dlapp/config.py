@@ -143,6 +143,7 @@ class ModelConfig:
     augment_elastic: float = _spec(0.0, HELP["augment_elastic"], low=0.0, high=5.0)
     # A digit bent as a whole (dlapp.augment.WARP_SIGMA): the shapes people draw that MNIST rarely has.
     augment_warp: float = _spec(0.0, HELP["augment_warp"], low=0.0, high=8.0)
+    augment_top_bottom: float = _spec(0.0, HELP["augment_top_bottom"], low=0.0, high=2.0)
 
 
 @dataclass(frozen=True)

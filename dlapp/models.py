@@ -236,6 +236,7 @@ def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
                 thickness=config.augment_thickness,
                 elastic=config.augment_elastic,
                 warp=config.augment_warp,
+                top_bottom=config.augment_top_bottom,
             )
         return BUILDERS[config.arch](**kwargs)
 

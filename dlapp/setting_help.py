@@ -67,6 +67,8 @@ HELP: dict[str, str] = {
     "shaky hand. Helps a model read drawn digits; too much blurs what a digit looks like.",
     "augment_warp": "Randomly bends each training digit as a whole by up to about this many pixels (0 = off): a 6 "
     "with a bigger loop, a curved 1, shapes people draw that MNIST has few of. Too much turns one digit into another.",
+    "augment_top_bottom": "Randomly gives each training digit a bigger top and smaller bottom or the reverse "
+    "(0.5 = up to 1.5 times; 0 = off), like a 6 whose loop fills the digit or a 9 with a big head.",
     # training
     "optimizer": "The rule that turns gradients into weight changes: SGD steps straight down the gradient, "
     "RMSprop and Adam adapt the step for each weight, AdamW is Adam with weight decay. Adam is a good "

@@ -29,6 +29,7 @@ CONFIGS = [
     dict(arch="cnn", conv_filters=(4,), dense_units=32, batch_norm=True, augment=True, optimizer="adamw"),
     dict(arch="cnn", conv_filters=(4,), augment=True, augment_thickness=0.5, augment_elastic=1.5),
     dict(arch="cnn", conv_filters=(4,), augment=True, augment_elastic=1.0, augment_warp=3.0),
+    dict(arch="cnn", conv_filters=(4,), augment=True, augment_top_bottom=0.5),
     dict(arch="cnn", conv_filters=(4,), deskew=False),
     dict(arch="mlp", hidden_units=(8,), augment=True, augment_elastic=1.0),
     dict(arch="rnn"),

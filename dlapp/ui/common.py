@@ -57,6 +57,7 @@ LABELS = {
     "augment_thickness": "Pen width change",
     "augment_elastic": "Wobble (px)",
     "augment_warp": "Bend (px)",
+    "augment_top_bottom": "Top/bottom size change",
     "train_subset": "Training subset size (0 = all)",
     "early_stopping": "Early stopping patience (0 = off)",
 }
