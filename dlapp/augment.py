@@ -21,8 +21,8 @@ from keras import layers, ops
 
 SIZE = 28
 MAX_SKEW = 1.0  # at most one column per row: a stroke lying on its side is not sheared flat
-# A bend is an elastic field this smooth: about the size of a digit's loop, so the whole digit bends
-# (a 6's loop grows, a 1 curves) instead of its line wobbling (the default sigma, 3 px).
+# The CNN's `bend` is an elastic field this smooth: about the size of a digit's loop, so the whole
+# digit bends (a 6's loop grows, a 1 curves) instead of its line wobbling (the default sigma, 3 px).
 WARP_SIGMA = 6.0
 
 
@@ -73,6 +73,7 @@ class ElasticDistortion(layers.Layer):
     """
 
     def __init__(self, alpha: float = 1.5, sigma: float = 3.0, seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # resampling in float32, whatever the policy (as Deskew)
         super().__init__(**kwargs)
         self.alpha = float(alpha)
         self.sigma = float(sigma)
@@ -83,6 +84,7 @@ class ElasticDistortion(layers.Layer):
     def call(self, images, training=None):
         if not training or self.alpha <= 0:
             return images
+        images = ops.cast(images, "float32")
         batch = ops.shape(images)[0]
         noise = keras.random.uniform((batch, SIZE, SIZE, 2), -1.0, 1.0, seed=self._seeds)
         field = ops.depthwise_conv(noise, ops.convert_to_tensor(self._kernel), padding="same")
@@ -107,6 +109,7 @@ class TopBottom(layers.Layer):
     """
 
     def __init__(self, max_change: float = 0.5, seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # resampling in float32, whatever the policy (as Deskew)
         super().__init__(**kwargs)
         self.max_change = float(max_change)
         self.seed = seed
@@ -115,6 +118,7 @@ class TopBottom(layers.Layer):
     def call(self, images, training=None):
         if not training or self.max_change <= 0:
             return images
+        images = ops.cast(images, "float32")
         batch = ops.shape(images)[0]
         spread = float(np.log1p(self.max_change))
         power = ops.exp(keras.random.uniform((batch, 1, 1), -spread, spread, seed=self._seeds))
@@ -206,10 +210,9 @@ def drawing_augmentation(
     *,
     thickness: float = 0.0,
     elastic: float = 0.0,
-    warp: float = 0.0,
     top_bottom: float = 0.0,
 ) -> keras.Sequential:
-    """Shift, rotation and zoom, then (each only when above 0) pen width, wobble, bend and top/bottom sizes.
+    """Shift, rotation and zoom, then (each only when above 0) pen width, wobble and top/bottom sizes.
 
     Images are (batch, 28, 28, 1).
 
@@ -225,8 +228,6 @@ def drawing_augmentation(
         steps.append(StrokeThickness(thickness))
     if elastic > 0:
         steps.append(ElasticDistortion(elastic))
-    if warp > 0:
-        steps.append(ElasticDistortion(warp, WARP_SIGMA))
     if top_bottom > 0:
         steps.append(TopBottom(top_bottom))
     return keras.Sequential(steps, name="augmentation")

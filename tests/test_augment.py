@@ -73,13 +73,14 @@ def test_gaussian_kernel_is_normalised_per_direction():
 
 
 def test_config_adds_only_the_layers_that_are_switched_on():
-    plain = RunConfig().replace(arch="cnn", augment=True)
-    assert "StrokeThickness" not in layer_types(build_model(plain.model))
+    plain = RunConfig().replace(arch="cnn", augment=True, bend=0.0)
+    assert not {"StrokeThickness", "ElasticDistortion"} & set(layer_types(build_model(plain.model)))
     drawn = plain.replace(augment_thickness=0.5, augment_elastic=1.5)
     types = layer_types(build_model(drawn.model))
     assert {"StrokeThickness", "ElasticDistortion"} <= set(types)
-    bent = layer_types(build_model(drawn.replace(augment_warp=3.0).model))
+    bent = layer_types(build_model(drawn.replace(bend=3.0).model))
     assert bent.count("ElasticDistortion") == types.count("ElasticDistortion") + 1  # wobble, then the bend
+    assert "ElasticDistortion" not in layer_types(build_model(drawn.replace(augment=False, bend=0.0).model))
 
 
 def test_codegen_writes_the_bend_with_the_layers_own_smoothness():

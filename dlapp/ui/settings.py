@@ -20,7 +20,6 @@ AUGMENT_FIELDS = (
     "augment_zoom",
     "augment_thickness",
     "augment_elastic",
-    "augment_warp",
     "augment_top_bottom",
 )
 KEY = "cfg_"  # session-state prefix of the settings widgets
