@@ -40,6 +40,7 @@ VARIANTS: dict[str, RunConfig] = {
     "preset": PRESET,
     "preset+bn": PRESET.replace(batch_norm=True),
     "preset+warp": PRESET.replace(bend=3.0),
+    "preset+warp2": PRESET.replace(bend=2.0),
     "preset+bn+warp": PRESET.replace(batch_norm=True, bend=3.0),
     "preset+topbottom": PRESET.replace(augment_top_bottom=0.8),
     "preset+strong": PRESET.replace(augment_elastic=2.0, augment_rotation=15.0),
