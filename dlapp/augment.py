@@ -21,6 +21,9 @@ from keras import layers, ops
 
 SIZE = 28
 MAX_SKEW = 1.0  # at most one column per row: a stroke lying on its side is not sheared flat
+# The CNN's `bend` is an elastic field this smooth: about the size of a digit's loop, so the whole
+# digit bends (a 6's loop grows, a 1 curves) instead of its line wobbling (the default sigma, 3 px).
+WARP_SIGMA = 6.0
 
 
 @keras.saving.register_keras_serializable(package="dlapp")
@@ -70,6 +73,7 @@ class ElasticDistortion(layers.Layer):
     """
 
     def __init__(self, alpha: float = 1.5, sigma: float = 3.0, seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # resampling in float32, whatever the policy (as Deskew)
         super().__init__(**kwargs)
         self.alpha = float(alpha)
         self.sigma = float(sigma)
@@ -80,6 +84,7 @@ class ElasticDistortion(layers.Layer):
     def call(self, images, training=None):
         if not training or self.alpha <= 0:
             return images
+        images = ops.cast(images, "float32")
         batch = ops.shape(images)[0]
         noise = keras.random.uniform((batch, SIZE, SIZE, 2), -1.0, 1.0, seed=self._seeds)
         field = ops.depthwise_conv(noise, ops.convert_to_tensor(self._kernel), padding="same")
@@ -92,6 +97,42 @@ class ElasticDistortion(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="dlapp")
+class TopBottom(layers.Layer):
+    """A bigger top and a smaller bottom, or the other way round: rows moved by a random power curve.
+
+    Output row r reads input row 27 x (r / 27) ** p, with log p uniform in +-log(1 + `max_change`):
+    p < 1 gives the lower part more rows (a 6 whose loop fills most of the digit), p > 1 the upper
+    part (a 9 with a big loop, an 8 with a big top), as people draw them and MNIST's writers rarely did.
+    """
+
+    def __init__(self, max_change: float = 0.5, seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # resampling in float32, whatever the policy (as Deskew)
+        super().__init__(**kwargs)
+        self.max_change = float(max_change)
+        self.seed = seed
+        self._seeds = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training or self.max_change <= 0:
+            return images
+        images = ops.cast(images, "float32")
+        batch = ops.shape(images)[0]
+        spread = float(np.log1p(self.max_change))
+        power = ops.exp(keras.random.uniform((batch, 1, 1), -spread, spread, seed=self._seeds))
+        rows = ops.reshape(ops.cast(ops.arange(SIZE), "float32"), (1, SIZE, 1)) / (SIZE - 1)  # 0 top .. 1 bottom
+        moved = (SIZE - 1) * rows**power - (SIZE - 1) * rows  # (batch, 28, 1) rows to read from, minus where
+        moved = ops.broadcast_to(moved, (batch, SIZE, SIZE))
+        field = ops.stack([moved, ops.zeros_like(moved)], axis=-1)
+        return ops.expand_dims(_resample(ops.squeeze(images, -1), field), -1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "max_change": self.max_change, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="dlapp")
@@ -169,8 +210,11 @@ def drawing_augmentation(
     *,
     thickness: float = 0.0,
     elastic: float = 0.0,
+    top_bottom: float = 0.0,
 ) -> keras.Sequential:
-    """Shift, rotation and zoom, then (each only when above 0) pen width and wobble; (28, 28, 1) images.
+    """Shift, rotation and zoom, then (each only when above 0) pen width, wobble and top/bottom sizes.
+
+    Images are (batch, 28, 28, 1).
 
     (No shear: Keras 3.15's RandomShear writes a config it cannot read back, so a model with it
     could be saved but never loaded.)
@@ -184,4 +228,6 @@ def drawing_augmentation(
         steps.append(StrokeThickness(thickness))
     if elastic > 0:
         steps.append(ElasticDistortion(elastic))
+    if top_bottom > 0:
+        steps.append(TopBottom(top_bottom))
     return keras.Sequential(steps, name="augmentation")

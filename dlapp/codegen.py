@@ -10,7 +10,7 @@ unquoted. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
-from dlapp.codegen_layers import drawing_layer_calls, layer_source, uses_own_layers
+from dlapp.codegen_layers import WARP_SIGMA, drawing_layer_calls, layer_source, uses_own_layers
 from dlapp.codegen_main import compile_code, main_code
 from dlapp.codegen_main import literal as _lit
 from dlapp.config import RunConfig
@@ -204,6 +204,8 @@ def _cnn(config: RunConfig) -> list[str]:
     lines = ['inputs = keras.Input(shape=(28, 28, 1), name="image")', "x = inputs"]
     if m.augment:
         lines.append("x = augmentation()(x)")
+    if m.bend > 0:
+        lines.append(f'x = ElasticDistortion({_lit(m.bend)}, {_lit(WARP_SIGMA)}, name="bend")(x)  # training only')
     if m.deskew:
         lines.append('x = Deskew(name="deskew")(x)  # stand slanted digits upright, in training and prediction')
     size = 28

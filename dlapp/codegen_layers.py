@@ -10,9 +10,11 @@ from pathlib import Path
 
 from dlapp.config import RunConfig
 
+WARP_SIGMA = 6.0  # dlapp.augment.WARP_SIGMA, repeated so that writing a script does not import TensorFlow
+
 
 def drawing_layer_calls(config: RunConfig) -> list[str]:
-    """Calls of dlapp's own augmentation layers (pen width, wobble) the config switches on."""
+    """Calls of dlapp's own augmentation layers (pen width, wobble, top/bottom) the config switches on."""
     m = config.model
     if not m.augment or m.arch == "autoencoder":
         return []
@@ -21,6 +23,8 @@ def drawing_layer_calls(config: RunConfig) -> list[str]:
         calls.append(f"StrokeThickness({m.augment_thickness!r})")
     if m.augment_elastic > 0:
         calls.append(f"ElasticDistortion({m.augment_elastic!r})")
+    if m.augment_top_bottom > 0:
+        calls.append(f"TopBottom({m.augment_top_bottom!r})")
     return calls
 
 
@@ -29,22 +33,38 @@ def deskews(config: RunConfig) -> bool:
     return config.model.arch == "cnn" and config.model.deskew
 
 
+def bends(config: RunConfig) -> bool:
+    """Whether the CNN bends its training digits (its `bend` setting above 0)."""
+    return config.model.arch == "cnn" and config.model.bend > 0
+
+
 def uses_own_layers(config: RunConfig) -> bool:
-    return bool(drawing_layer_calls(config)) or deskews(config)
+    return bool(drawing_layer_calls(config)) or deskews(config) or bends(config)
 
 
 # What each of dlapp.augment's layers needs copied with it, in the order the script defines them.
 _NEEDS = {
     "StrokeThickness": ("StrokeThickness",),
     "ElasticDistortion": ("ElasticDistortion", "gaussian_kernel"),
+    "TopBottom": ("TopBottom",),
     "Deskew": ("MAX_SKEW", "Deskew"),
 }
-_ORDER = ("SIZE", "MAX_SKEW", "StrokeThickness", "ElasticDistortion", "Deskew", "gaussian_kernel", "_resample")
+_ORDER = (
+    "SIZE",
+    "MAX_SKEW",
+    "StrokeThickness",
+    "ElasticDistortion",
+    "TopBottom",
+    "Deskew",
+    "gaussian_kernel",
+    "_resample",
+)
 
 
 def layer_source(config: RunConfig) -> str:
     """The source of the dlapp.augment layers this config uses ("" for none), with what they need."""
     used = [call.split("(")[0] for call in drawing_layer_calls(config)] + (["Deskew"] if deskews(config) else [])
+    used += ["ElasticDistortion"] if bends(config) else []
     if not used:
         return ""
     wanted = {"SIZE", "_resample"}.union(*(_NEEDS[name] for name in used))

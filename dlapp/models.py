@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
-from dlapp.augment import Deskew, drawing_augmentation
+from dlapp.augment import WARP_SIGMA, Deskew, ElasticDistortion, drawing_augmentation
 from dlapp.config import ARCH_FIELDS, ModelConfig, RunConfig, TrainConfig
 from dlapp.precision import policy_scope, resolve_precision
 
@@ -72,10 +72,13 @@ def build_cnn(
     batch_norm: bool = False,
     l2: float = 0.0,
     deskew: bool = False,
+    bend: float = 0.0,
     augment: keras.Sequential | None = None,
 ) -> keras.Model:
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = augment(inputs) if augment is not None else inputs
+    if bend > 0:  # training only, like the augmentation; with or without it
+        x = ElasticDistortion(bend, WARP_SIGMA, name="bend")(x)
     if deskew:  # after augmentation: the slant it adds is taken out again, as a drawing's is
         x = Deskew(name="deskew")(x)
     for filters in conv_filters:
@@ -235,6 +238,7 @@ def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
                 config.augment_zoom,
                 thickness=config.augment_thickness,
                 elastic=config.augment_elastic,
+                top_bottom=config.augment_top_bottom,
             )
         return BUILDERS[config.arch](**kwargs)
 

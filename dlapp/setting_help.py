@@ -56,6 +56,8 @@ HELP: dict[str, str] = {
     "but trains slower.",
     "augment": "While training, shows each image slightly shifted, turned and zoomed, so the model learns the "
     "digit rather than its exact pixels. Turn it on when the model overfits or must read your drawings.",
+    "bend": "While training, bends each digit as a whole by up to about this many pixels (0 = off): a 6 with a "
+    "bigger loop, a curved 1, shapes people draw that MNIST has few of. Helps the CNN read drawings.",
     "deskew": "Stands every digit upright before the first layer, training and drawing alike (image moments, the "
     "classic MNIST step), so a slanted 1 or 7 looks like an upright one. Reads drawings better.",
     "augment_shift": "Largest random shift, as a fraction of the 28-pixel image (0.1 is about 3 pixels).",
@@ -65,6 +67,8 @@ HELP: dict[str, str] = {
     "way), as mouse strokes vary. Raise it when your drawings are read worse than the test digits.",
     "augment_elastic": "Randomly wobbles each training digit's strokes by up to this many pixels (0 = off), like a "
     "shaky hand. Helps a model read drawn digits; too much blurs what a digit looks like.",
+    "augment_top_bottom": "Randomly gives each training digit a bigger top and smaller bottom or the reverse "
+    "(0.5 = up to 1.5 times; 0 = off), like a 6 whose loop fills the digit or a 9 with a big head.",
     # training
     "optimizer": "The rule that turns gradients into weight changes: SGD steps straight down the gradient, "
     "RMSprop and Adam adapt the step for each weight, AdamW is Adam with weight decay. Adam is a good "

@@ -86,8 +86,9 @@ def test_an_imported_keras_file_works_without_any_training_history(digit, tmp_pa
     small_model("cnn", batch_norm=True).save(path)
     model = keras.saving.load_model(path, safe_mode=True, compile=False)
     passed = forward_pass(model, digit)
-    assert [layer.kind for layer in passed.layers[1:3]] == ["Deskew", "Conv2D"]  # dlapp's own layer loads too
-    assert passed.layers[2].shape == (28, 28, 4)
+    kinds = [layer.kind for layer in passed.layers[1:4]]
+    assert kinds == ["ElasticDistortion", "Deskew", "Conv2D"]  # dlapp's own layers (bend, deskew) load too
+    assert passed.layers[3].shape == (28, 28, 4)
     np.testing.assert_allclose(passed.output.values, predict_proba(model, digit), atol=1e-5)
 
 

@@ -4,7 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from dlapp.augment import Deskew, ElasticDistortion, StrokeThickness, _resample, drawing_augmentation, gaussian_kernel
+from dlapp.augment import (
+    Deskew,
+    ElasticDistortion,
+    StrokeThickness,
+    TopBottom,
+    _resample,
+    drawing_augmentation,
+    gaussian_kernel,
+)
 from dlapp.config import RunConfig
 from dlapp.modelfile import load_model_file
 from dlapp.models import build_model
@@ -18,7 +26,9 @@ def _bar_images(batch: int = 8) -> np.ndarray:
     return images
 
 
-@pytest.mark.parametrize("layer", [StrokeThickness(0.8), ElasticDistortion(2.0), drawing_augmentation(0.1, 10, 0.1)])
+@pytest.mark.parametrize(
+    "layer", [StrokeThickness(0.8), ElasticDistortion(2.0), TopBottom(0.5), drawing_augmentation(0.1, 10, 0.1)]
+)
 def test_layers_are_the_identity_outside_training(layer):
     images = _bar_images()
     np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
@@ -45,6 +55,17 @@ def test_elastic_distortion_moves_ink_a_little_without_losing_it():
     assert moved[:, :, :8].sum() < 0.02 * moved.sum()
 
 
+def test_top_bottom_moves_rows_only_stretching_one_end_of_the_digit():
+    keras.utils.set_random_seed(0)
+    images = np.zeros((32, 28, 28, 1), np.float32)
+    images[:, 4:24, 13, 0] = 1.0  # a 1 px vertical line, rows 4-23
+    images[:, 14, 6:22, 0] = 1.0  # and a bar across its middle
+    moved = np.asarray(TopBottom(1.0)(images, training=True))[..., 0]
+    assert np.abs(moved[:, :, :6]).max() < 1e-6 and np.abs(moved[:, :, 22:]).max() < 1e-6  # nothing moves sideways
+    bar_rows = (moved[:, :, 8] * np.arange(28)).sum(axis=1) / moved[:, :, 8].sum(axis=1)  # where the bar went
+    assert bar_rows.min() < 12 and bar_rows.max() > 16  # up for a bigger bottom, down for a bigger top
+
+
 def test_gaussian_kernel_is_normalised_per_direction():
     kernel = gaussian_kernel(3.0)
     assert kernel.shape[2:] == (2, 1)
@@ -52,11 +73,20 @@ def test_gaussian_kernel_is_normalised_per_direction():
 
 
 def test_config_adds_only_the_layers_that_are_switched_on():
-    plain = RunConfig().replace(arch="cnn", augment=True)
-    assert "StrokeThickness" not in layer_types(build_model(plain.model))
+    plain = RunConfig().replace(arch="cnn", augment=True, bend=0.0)
+    assert not {"StrokeThickness", "ElasticDistortion"} & set(layer_types(build_model(plain.model)))
     drawn = plain.replace(augment_thickness=0.5, augment_elastic=1.5)
     types = layer_types(build_model(drawn.model))
     assert {"StrokeThickness", "ElasticDistortion"} <= set(types)
+    bent = layer_types(build_model(drawn.replace(bend=3.0).model))
+    assert bent.count("ElasticDistortion") == types.count("ElasticDistortion") + 1  # wobble, then the bend
+    assert "ElasticDistortion" not in layer_types(build_model(drawn.replace(augment=False, bend=0.0).model))
+
+
+def test_codegen_writes_the_bend_with_the_layers_own_smoothness():
+    from dlapp import augment, codegen_layers
+
+    assert codegen_layers.WARP_SIGMA == augment.WARP_SIGMA
 
 
 def test_a_model_with_the_layers_loads_through_the_checked_loader(tmp_path):

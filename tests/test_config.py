@@ -138,6 +138,13 @@ def test_a_config_stored_before_deskewing_existed_keeps_its_model_without_it():
     assert RunConfig().replace(arch="cnn").model.deskew is True  # new runs deskew
 
 
+def test_a_config_stored_before_bending_existed_keeps_its_model_without_it():
+    stored = RunConfig().replace(arch="cnn").to_dict()
+    del stored["model"]["bend"]
+    assert RunConfig.from_dict(stored).model.bend == 0.0
+    assert RunConfig().replace(arch="cnn").model.bend == 2.0  # new CNN runs bend their training digits
+
+
 def test_flat_lists_every_field_once():
     assert set(RunConfig().flat()) == set(FIELDS)
 

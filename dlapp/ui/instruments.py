@@ -31,7 +31,16 @@ LAYER_NOTES = {
     "Reshape": "The same numbers arranged as a 28×28 image.",
 }
 FORWARD_PASS_KEY = "forward_pass_open"
-IDENTITY_KINDS = ("Dropout", "RandomTranslation", "RandomRotation", "RandomZoom")  # no picture: same as before
+# No picture: the same as before (these change digits while training only).
+IDENTITY_KINDS = (
+    "Dropout",
+    "RandomTranslation",
+    "RandomRotation",
+    "RandomZoom",
+    "StrokeThickness",
+    "ElasticDistortion",
+    "TopBottom",
+)
 
 
 def render_gradient_chart(epochs: list[dict], total_epochs: int | None, key: str) -> None:

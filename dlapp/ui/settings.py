@@ -20,6 +20,7 @@ AUGMENT_FIELDS = (
     "augment_zoom",
     "augment_thickness",
     "augment_elastic",
+    "augment_top_bottom",
 )
 KEY = "cfg_"  # session-state prefix of the settings widgets
 # The person's settings, kept for the whole session: Streamlit forgets a widget's value when a rerun

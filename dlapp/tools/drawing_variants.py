@@ -1,0 +1,115 @@
+"""`python -m dlapp.tools.drawing_variants NAME ...`: settings tried for the drawing goals, on the dev drawings.
+
+Each named variant is the default CNN or the "best for drawing" preset with a few settings
+changed. It is trained with training seeds 1 and 2 (`train_and_score`, the drawing report's
+own step) and scored on the "dev" drawings only, which is where settings are chosen; the
+report drawings are left for `python -m dlapp.tools.handdrawn`. One line per variant and seed
+is appended to `--out` as it finishes (JSON), then a table of mean and worst over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dlapp.config import RunConfig
+from dlapp.presets import BEST_FOR_DRAWING
+from dlapp.tools.handdrawn import mean_worst, train_and_score
+from dlapp.tools.sketches import drawing_sets
+
+# "default" is the CNN default before bending (bend 0); the "+warp" variants were measured with the bend
+# inside the augmentation block (augment on, shift, rotation and zoom 0), the same layer in the same place.
+DEFAULT = RunConfig().replace(arch="cnn", bend=0.0)
+PRESET = BEST_FOR_DRAWING.config
+THICKNESS_ONLY = dict(augment=True, augment_shift=0.0, augment_rotation=0.0, augment_zoom=0.0)
+VARIANTS: dict[str, RunConfig] = {
+    "default": DEFAULT,
+    "default+bn": DEFAULT.replace(batch_norm=True),
+    "default+pen": DEFAULT.replace(**THICKNESS_ONLY, augment_thickness=0.5),
+    "default+bn+warp": DEFAULT.replace(batch_norm=True, bend=3.0),
+    "default+warp": DEFAULT.replace(bend=3.0),
+    "default+warp2": DEFAULT.replace(bend=2.0),  # the CNN default now
+    "default+topbottom": DEFAULT.replace(**THICKNESS_ONLY, augment_top_bottom=0.8),
+    "default+warp+topbottom": DEFAULT.replace(**THICKNESS_ONLY, bend=3.0, augment_top_bottom=0.8),
+    "default+warp2+topbottom": DEFAULT.replace(**THICKNESS_ONLY, bend=2.0, augment_top_bottom=0.8),
+    "preset": PRESET,
+    "preset+bn": PRESET.replace(batch_norm=True),
+    "preset+warp": PRESET.replace(bend=3.0),
+    "preset+warp2": PRESET.replace(bend=2.0),
+    "preset+bn+warp": PRESET.replace(batch_norm=True, bend=3.0),
+    "preset+topbottom": PRESET.replace(augment_top_bottom=0.8),
+    "preset+strong": PRESET.replace(augment_elastic=2.0, augment_rotation=15.0),
+}
+SEEDS = (1, 2)
+
+
+def run(names: list[str], seeds, out: Path) -> dict[str, list[dict]]:
+    """Train and score each variant with each seed, appending one JSON line per fit to `out`."""
+    sets = drawing_sets("dev")
+    results: dict[str, list[dict]] = {}
+    for name in names:
+        for seed in seeds:
+            import keras
+
+            keras.backend.clear_session()  # one process trains them all: start each fit from a clean graph
+            cpu = time.process_time()
+            one = train_and_score(VARIANTS[name], seed, sets)
+            cpu = time.process_time() - cpu  # steadier than wall seconds on a shared machine; includes scoring
+            row = {
+                "variant": name,
+                "seed": seed,
+                "seconds": round(one["seconds"], 1),
+                "cpu_seconds": round(cpu, 1),
+                "load": [round(v, 1) for v in os.getloadavg()],
+                "test": one["test"],
+                **{s: one["scores"][s].accuracy for s in one["scores"]},
+                "confusions": {s: _top(one["scores"][s].confusions) for s in one["scores"]},
+                "time": time.strftime("%H:%M:%S", time.gmtime()),
+            }
+            with out.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+            results.setdefault(name, []).append(row)
+    return results
+
+
+def _top(confusions: dict[tuple[int, int], int], top: int = 4) -> str:
+    pairs = sorted(confusions.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{t}->{p} {n}" for (t, p), n in pairs)
+
+
+def print_table(rows: list[dict]) -> None:
+    """Mean (worst) per variant over the rows it has, in the order first seen."""
+    head = ["variant", "fit s (load)", "CPU s", "procedural dev", "pendigits dev", "sample test"]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for name in dict.fromkeys(row["variant"] for row in rows):
+        mine = [row for row in rows if row["variant"] == name]
+        fit = f"{np.mean([r['seconds'] for r in mine]):.0f} ({min(r['load'][0] for r in mine):.0f}-"
+        fit += f"{max(r['load'][0] for r in mine):.0f})"
+        cells = [f"{np.mean([r.get('cpu_seconds', np.nan) for r in mine]):.0f}"]
+        cells += [mean_worst(r[key] for r in mine) for key in ("procedural", "pendigits", "test")]
+        print(f"| {name} | {fit} | " + " | ".join(cells) + f" |  ({len(mine)} seeds)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dlapp.tools.drawing_variants", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help=f"variants to train, of: {', '.join(VARIANTS)}")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per variant (1..N)")
+    parser.add_argument("--out", type=Path, default=Path("drawing_variants.jsonl"), help="JSON lines, appended")
+    parser.add_argument("--table", action="store_true", help="only print the table of what --out holds")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    if not args.table:
+        run(args.names, range(1, args.seeds + 1), args.out)
+    print_table([json.loads(line) for line in args.out.read_text().splitlines() if line.strip()])
+
+
+if __name__ == "__main__":
+    main()
