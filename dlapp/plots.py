@@ -285,23 +285,6 @@ def precision_recall(precision: np.ndarray, recall: np.ndarray, class_names: Seq
     )
 
 
-def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], highlight: int | None) -> go.Figure:
-    """The model's probability per class; the top guess in the primary colour."""
-    names = [str(c) for c in class_names]
-    colors = [TRAIN_COLOR if i == highlight else "#C7CBD6" for i in range(len(names))]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=probabilities,
-            marker_color=colors,
-            text=[f"{p:.0%}" for p in probabilities],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-        )
-    )
-    return _layout(fig, "Probability per class", height=280, xaxis={"type": "category"}, yaxis={"range": [0, 1.15]})
-
-
 def pca_plane(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean (d,) and the first two principal directions (2, d) of (n, d) codes, by SVD."""
     codes = np.asarray(codes, dtype=np.float64)

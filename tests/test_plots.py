@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from dlapp import plots
 
@@ -64,11 +65,26 @@ def test_project_2d_keeps_2d_codes_and_projects_higher_ones_by_pca():
     assert np.allclose(points[:, 1], 0, atol=1e-9)
 
 
-def test_probability_bars_highlight_the_top_guess():
-    probabilities = np.array([0.1] * 9 + [0.1])
-    probabilities[3] = 0.5
-    fig = plots.probability_bars(probabilities, [str(d) for d in range(10)], highlight=3)
-    assert fig.data[0].marker.color[3] == plots.TRAIN_COLOR
+def test_probability_image_draws_each_bar_to_its_height_and_the_top_guess_in_the_primary_colour():
+    from PIL import ImageColor
+
+    from dlapp import probability_image as pi
+
+    probabilities = np.full(10, 0.05)
+    probabilities[3], probabilities[7] = 0.5, 0.05
+    picture = np.asarray(pi.probability_image(probabilities, [str(d) for d in range(10)], highlight=3))
+    assert picture.shape == (pi.HEIGHT * pi.SCALE, pi.WIDTH * pi.SCALE, 3)
+    slot = picture.shape[1] / 10
+
+    def bar_rows(k: int, colour: str, image: np.ndarray = picture) -> int:
+        column = image[:, int((k + 0.5) * slot)]
+        return int(np.all(column == ImageColor.getrgb(colour), axis=1).sum())
+
+    assert bar_rows(3, plots.TRAIN_COLOR) > 0 and bar_rows(3, pi.BAR_COLOR) == 0
+    assert bar_rows(7, pi.BAR_COLOR) > 0 and bar_rows(7, plots.TRAIN_COLOR) == 0
+    assert bar_rows(3, plots.TRAIN_COLOR) == pytest.approx(10 * bar_rows(7, pi.BAR_COLOR), rel=0.05)
+    empty = np.asarray(pi.probability_image(np.zeros(10), [str(d) for d in range(10)], highlight=None))
+    assert bar_rows(0, pi.BAR_COLOR, empty) == 0 and empty.shape == picture.shape  # before a drawing: no bars, same size
 
 
 def test_upscale_and_saliency_overlay_shapes():

@@ -66,12 +66,11 @@ def render_prediction(model, image: np.ndarray, unsure_below: float, check: Digi
 
 
 def render_bars(probabilities: np.ndarray, highlight: int | None) -> None:
-    """The probability chart; one key, so the empty chart and a prediction's are the same element."""
-    st.plotly_chart(
-        plots.probability_bars(probabilities, [str(d) for d in range(10)], highlight),
-        config={"displayModeBar": False},
-        key="probabilities",
-    )
+    """The probability per class as a picture (`dlapp.probability_image`: cheaper to redraw than a chart)."""
+    from dlapp.probability_image import probability_image
+
+    st.markdown("**Probability per class**")
+    st.image(probability_image(probabilities, [str(d) for d in range(10)], highlight), width="stretch")
 
 
 def render_empty_bars() -> None:
