@@ -84,7 +84,7 @@ def test_probability_image_draws_each_bar_to_its_height_and_the_top_guess_in_the
     assert bar_rows(7, pi.BAR_COLOR) > 0 and bar_rows(7, plots.TRAIN_COLOR) == 0
     assert bar_rows(3, plots.TRAIN_COLOR) == pytest.approx(10 * bar_rows(7, pi.BAR_COLOR), rel=0.05)
     empty = np.asarray(pi.probability_image(np.zeros(10), [str(d) for d in range(10)], highlight=None))
-    assert bar_rows(0, pi.BAR_COLOR, empty) == 0 and empty.shape == picture.shape  # before a drawing: no bars, same size
+    assert bar_rows(0, pi.BAR_COLOR, empty) == 0 and empty.shape == picture.shape  # no drawing: no bars, same size
 
 
 def test_upscale_and_saliency_overlay_shapes():
