@@ -96,23 +96,18 @@ def _finite_or_none(value) -> float | None:
 
 
 class LayerProbe:
-    """Every kernel's statistics on one fixed batch.
+    """Every kernel's statistics on one fixed batch, in one compiled TensorFlow call.
 
     The gradient is the one training follows: the forward pass runs in training mode (batch
     norm on the batch's own statistics, which is how it rescues deep sigmoid networks), but
     statelessly, so the model's moving statistics and random state are left as they were.
     It is the gradient of the data loss alone; L2 terms reach each layer directly, not
-    through backpropagation. Compiled, the histograms are made inside the graph too: copying
-    the kernels out to NumPy costs more than the counting.
+    through backpropagation. Histograms are made inside the graph too: copying the kernels
+    out to NumPy costs more than the counting.
 
-    Eager first, compiled later. Tracing the `tf.function` costs 0.4-0.9 s of CPU once per run;
-    a traced call then costs 3-18 times less than an eager one (2-vCPU Xeon: MLP 3 ms against
-    22 ms, CNN 55 ms against 170 ms). A short run never earns the trace back: it was a tenth of a
-    3-epoch MLP run. So the probe runs eagerly until its eager calls have cost as much CPU as a
-    trace, then traces: never more than twice the cheaper choice in hindsight (the ski-rental rule).
+    Compiled with `tf.function`, traced once at the first epoch's end (0.2-1 s of CPU, once
+    per run): called eagerly it costs 3-8 times more every epoch.
     """
-
-    TRACE_CPU_S = 0.4  # about what tracing costs here (0.4 s for the MLP, up to 0.9 s for the ResNet)
 
     def __init__(self, model: keras.Model, x: np.ndarray, y: np.ndarray, bins: int = HISTOGRAM_BINS):
         named = kernel_layers(model)
@@ -122,7 +117,7 @@ class LayerProbe:
         loss = data_loss(model)
         self._x, self._y = tf.constant(x), tf.constant(y)
 
-        def gradients(x, y):
+        def measure(x, y):
             trainable = [tf.convert_to_tensor(v) for v in model.trainable_variables]
             non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
             kernels = [trainable[i] for i in kernel_positions]
@@ -130,33 +125,18 @@ class LayerProbe:
                 tape.watch(kernels)
                 prediction, _ = model.stateless_call(trainable, non_trainable, x, training=True)
                 value = tf.reduce_mean(loss(tf.cast(y, tf.float32), tf.cast(prediction, tf.float32)))
-            return kernels, tape.gradient(value, kernels)
+            gradients = tape.gradient(value, kernels)
+            return [_kernel_summary(k, g, bins) for k, g in zip(kernels, gradients, strict=True)]
 
-        def measure(x, y):
-            kernels, grads = gradients(x, y)
-            return [_kernel_summary(k, g, bins) for k, g in zip(kernels, grads, strict=True)]
-
-        self._gradients, self._bins = gradients, bins
-        self._compiled = tf.function(measure)
-        self.eager_cpu_s = 0.0  # CPU seconds the eager calls have cost so far
-        self.compiled = False  # whether the calls now go through the traced function
+        self._measure = tf.function(measure)
 
     def __call__(self) -> dict[str, dict]:
         if not self.names:
             return {}
-        self.compiled = self.compiled or self.eager_cpu_s >= self.TRACE_CPU_S
-        if self.compiled:
-            summaries = [[np.asarray(part) for part in s] for s in self._compiled(self._x, self._y)]
-        else:
-            began = time.process_time()
-            summaries = self._eager()
-            self.eager_cpu_s += time.process_time() - began
-        return {name: layer_stats(*s) for name, s in zip(self.names, summaries, strict=True)}
-
-    def _eager(self) -> list[tuple]:
-        # The summaries in NumPy: a TensorFlow op run eagerly costs more to dispatch than to compute here.
-        kernels, grads = self._gradients(self._x, self._y)
-        return [_kernel_summary_numpy(np.asarray(k), g, self._bins) for k, g in zip(kernels, grads, strict=True)]
+        summaries = self._measure(self._x, self._y)
+        return {
+            name: layer_stats(*(np.asarray(part) for part in s)) for name, s in zip(self.names, summaries, strict=True)
+        }
 
 
 def _kernel_summary(kernel, gradient, bins: int):
@@ -174,22 +154,6 @@ def _kernel_summary(kernel, gradient, bins: int):
     )
     grad_norm = tf.norm(gradient) if gradient is not None else tf.constant(float("nan"))
     return grad_norm, tf.norm(weights), low, high, counts
-
-
-def _kernel_summary_numpy(kernel: np.ndarray, gradient, bins: int) -> tuple:
-    """`_kernel_summary` in NumPy, bin for bin (tf.histogram_fixed_width's arithmetic, float32 then float64)."""
-    weights = kernel.astype(np.float32).ravel()
-    low, high = weights.min(), weights.max()
-    if low == high:
-        low, high = low - np.float32(0.5), high + np.float32(0.5)
-    finite = np.isfinite(low) and np.isfinite(high)
-    values = np.where(np.isfinite(weights), weights, low)
-    start, stop = (low, high) if finite else (np.float32(0.0), np.float32(1.0))
-    step = np.float64(stop - start) / bins
-    bin_of = np.minimum((np.maximum(values, start) - start).astype(np.float64) / step, bins - 1)
-    counts = np.bincount(np.nan_to_num(bin_of).astype(np.int32), minlength=bins)
-    grad_norm = np.linalg.norm(np.asarray(gradient, np.float32)) if gradient is not None else float("nan")
-    return grad_norm, np.linalg.norm(weights), low, high, counts
 
 
 def data_loss(model: keras.Model):

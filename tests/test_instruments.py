@@ -10,7 +10,6 @@ import tensorflow as tf
 from dlapp.config import RunConfig
 from dlapp.data import load_raw, shape_for
 from dlapp.instruments import (
-    LayerProbe,
     LayerStatsCallback,
     first_layer_weights,
     kernel_layers,
@@ -49,16 +48,13 @@ def sigmoid_mlp(batch_norm: bool) -> keras.Model:
 
 
 @pytest.mark.parametrize(
-    ("arch", "settings", "trace_after_s"),
+    ("arch", "settings"),
     [
-        ("mlp", {"hidden_units": (24, 16)}, 1e9),  # measured eagerly
-        ("cnn", {"conv_filters": (4,), "dense_units": 8}, 0.0),  # measured by the compiled tf.function
+        ("mlp", {"hidden_units": (24, 16)}),  # measured eagerly
+        ("cnn", {"conv_filters": (4,), "dense_units": 8}),  # measured by a compiled tf.function
     ],
 )
-def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(
-    digits, arch, settings, trace_after_s, monkeypatch
-):
-    monkeypatch.setattr(LayerProbe, "TRACE_CPU_S", trace_after_s)
+def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(digits, arch, settings):
     keras.utils.set_random_seed(1)
     x, y = shape_for(digits[0], arch), digits[1]
     model = build_compiled(RunConfig().replace(arch=arch, batch_norm=True, dropout=0.0, **settings))
@@ -72,7 +68,6 @@ def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(
 
     last_epoch, layers = owner.records[-1]
     assert last_epoch == 1 and list(layers) == [name for name, _ in named]
-    assert callback._probe.compiled == (trace_after_s == 0.0)
     for (name, kernel), gradient in zip(named, gradients, strict=True):
         assert layers[name]["grad_norm"] == pytest.approx(float(tf.norm(gradient)), rel=1e-4)
         assert layers[name]["weight_norm"] == pytest.approx(float(np.linalg.norm(kernel.numpy())), rel=1e-5)
@@ -214,21 +209,3 @@ def test_the_first_conv_layer_shows_its_kernels_and_an_rnn_has_no_picture():
     assert first_layer_weights(build_compiled(RunConfig().replace(arch="rnn", rnn_units=(4,)))) is None
     autoencoder = first_layer_weights(build_compiled(RunConfig().replace(arch="autoencoder", encoder_units=(8,))))
     assert autoencoder.layer.startswith("encoder/") and autoencoder.images.shape == (8, 28, 28)
-
-
-def test_the_probe_runs_eagerly_until_its_calls_cost_a_trace_then_compiled_with_the_same_numbers(digits, monkeypatch):
-    keras.utils.set_random_seed(2)
-    x, y = shape_for(digits[0], "mlp"), digits[1]
-    model = build_compiled(RunConfig().replace(arch="mlp", hidden_units=(16,)))
-    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    probe = LayerProbe(model, *probe_batch(x, y))
-    monkeypatch.setattr(LayerProbe, "TRACE_CPU_S", 1e9)
-    eager = probe()
-    assert not probe.compiled and probe.eager_cpu_s > 0
-    monkeypatch.setattr(LayerProbe, "TRACE_CPU_S", probe.eager_cpu_s)  # the eager calls have now cost a trace
-    compiled = probe()
-    assert probe.compiled
-    for name, stats in eager.items():
-        assert compiled[name]["grad_norm"] == pytest.approx(stats["grad_norm"], rel=1e-5)
-        assert compiled[name]["weight_norm"] == pytest.approx(stats["weight_norm"], rel=1e-6)
-        assert compiled[name]["hist"]["counts"] == stats["hist"]["counts"]

@@ -149,7 +149,7 @@ def run_bench(
         results["stop_s"] = {}
         for arch in archs:
             log(f"Stop latency of a {arch} job ({min(rounds, 3)} stops)")
-            long_enough = base_config(arch, 0, max(epochs, 3), batch_size)  # the whole sample: Stop lands mid-fit
+            long_enough = base_config(arch, 0, max(epochs, 10), batch_size)  # 10 epochs: Stop lands mid-fit
             results["stop_s"][arch] = stop_latency(long_enough, Path(folder) / "store", repeats=min(rounds, 3))
         configs = {arch: base_config(arch, train_subset, epochs, batch_size) for arch in archs}
         speed = {"precisions": precisions, "seeds": seeds, "timing_size": timing_size}
