@@ -29,16 +29,16 @@ def test_a_stranger_sees_a_run_but_cannot_stop_rename_or_delete_it(browser, shar
         a.goto(f"{url}/train")
         wait_idle(a)
         a.get_by_text("parameters").first.wait_for()  # the model summary: Keras is ready
-        set_number(a, "Epochs", 200)  # long enough to still train while B looks; stopped by A below
+        set_number(a, "Epochs", 500)  # the most allowed: still training while B looks, however fast; A stops it
         a.get_by_label("Run name (optional)").fill("a's run")
         a.get_by_label("Run name (optional)").press("Enter")
         wait_idle(a)
         a.get_by_role("button", name="Train").click()
-        a.get_by_text(re.compile(r"^epoch \d+ of 200")).wait_for()
+        a.get_by_text(re.compile(r"^epoch \d+ of 500")).wait_for()
         assert not a.locator(STOP).first.is_disabled()
 
         b.goto(f"{url}/train")  # B watches A's run: Stop is there but disabled, with the reason
-        b.get_by_text(re.compile(r"^epoch \d+ of 200")).wait_for()
+        b.get_by_text(re.compile(r"^epoch \d+ of 500")).wait_for()
         assert b.locator(STOP).first.is_disabled()
         b.screenshot(path=ARTIFACTS / "shared-train-stranger.png")
 
@@ -49,7 +49,7 @@ def test_a_stranger_sees_a_run_but_cannot_stop_rename_or_delete_it(browser, shar
         b.screenshot(path=ARTIFACTS / "shared-runs-stranger.png", full_page=True)
 
         a.reload()  # a new Streamlit session: ownership comes back from the cookie
-        a.get_by_text(re.compile(r"^epoch \d+ of 200")).wait_for()
+        a.get_by_text(re.compile(r"^epoch \d+ of 500")).wait_for()
         assert not a.locator(STOP).first.is_disabled()
         a.locator(STOP).first.click()
         a.get_by_text(re.compile(r"Run #\d+ stopped")).wait_for()
@@ -78,7 +78,7 @@ def test_a_newcomers_run_waits_behind_one_run_of_a_busy_owner_not_all_of_them(br
         a_second_tab = a.context.new_page()  # same browser, same owner cookie: A's second run
         a_second_tab.set_default_timeout(SLOW)
 
-        _train(a, url, 200, re.compile(r"^epoch \d+ of 200"))  # the server's one trainer is busy with A's first
+        _train(a, url, 500, re.compile(r"^epoch \d+ of 500"))  # the server's one trainer is busy with A's first
         _train(a_second_tab, url, 3, re.compile("position 1 in the queue"))
         _train(b, url, 3, re.compile("position 1 in the queue"))  # B goes ahead of A's second run
         b.screenshot(path=ARTIFACTS / "shared-train-newcomer-queued.png")
