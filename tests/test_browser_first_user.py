@@ -205,8 +205,9 @@ def start_small_run(page, url: str, epochs: int, subset: int) -> None:
 
 def test_a_run_watched_after_a_refresh_shows_its_result_when_it_finishes(page, server):
     url, _ = server
-    start_small_run(page, url, epochs=3, subset=1500)
-    page.get_by_text(re.compile(r"^epoch \d of 3")).wait_for()
+    # 50 short epochs: a 3-epoch run could end between the first progress line and the reload.
+    start_small_run(page, url, epochs=50, subset=1000)
+    page.get_by_text(re.compile(r"^epoch \d+ of 50")).wait_for()
     page.reload()
     heading = page.get_by_text(re.compile(r"Run #(\d+): .* \(started elsewhere\)"))
     heading.wait_for()
