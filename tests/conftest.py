@@ -38,6 +38,8 @@ LONG_TESTS = (
     "tests/test_finetune.py::test_fine_tuning_on_a_new_style_raises_heldout_accuracy",
     "tests/test_instruments.py::test_in_an_8_layer_sigmoid_mlp",
     "tests/test_instruments.py::test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation[cnn",
+    "tests/test_instruments.py::test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation[rnn",
+    "tests/test_instruments.py::test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation[resnet",
     "tests/test_instruments_in_jobs.py::test_every_epoch_row_and_event_carries_each_layers_statistics",
     "tests/test_cli.py::test_autoencoder_reports_mse_instead_of_accuracy",
     "tests/test_cli.py::test_sigint_during_training_stops_the_job_and_keeps_the_run",

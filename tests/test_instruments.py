@@ -50,8 +50,11 @@ def sigmoid_mlp(batch_norm: bool) -> keras.Model:
 @pytest.mark.parametrize(
     ("arch", "settings"),
     [
-        ("mlp", {"hidden_units": (24, 16)}),  # measured eagerly
-        ("cnn", {"conv_filters": (4,), "dense_units": 8}),  # measured by a compiled tf.function
+        ("mlp", {"hidden_units": (24, 16)}),
+        ("cnn", {"conv_filters": (4,), "dense_units": 8}),
+        # Traced without AutoGraph: a recurrent loop and residual blocks must trace as plain Python too.
+        ("rnn", {"rnn_units": (8,)}),
+        ("resnet", {"resnet_blocks": 1, "resnet_stages": 1, "resnet_width": 4}),
     ],
 )
 def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(digits, arch, settings):
