@@ -44,6 +44,16 @@ class EventCallback(keras.callbacks.Callback):
         self._last_forwarded = float("-inf")
         self._lock = threading.Lock()
 
+    def stop_now(self) -> None:
+        """From any thread: the fit loop reads `model.stop_training` after every step, on its own thread.
+
+        The batch-begin hook also checks the owner's flag, but only before the next call into
+        TensorFlow, which then runs in full (up to `STEPS_PER_EXECUTION` batches) before the loop
+        looks; this ends the loop after the call that is running.
+        """
+        if self.model is not None:
+            self.model.stop_training = True
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.step = epoch, -1
 

@@ -122,6 +122,7 @@ class TrainingJob:
         if owner is not None:
             self.store.owners.set("run", self.run_id, owner)
         self.stop_requested = False  # read by EventCallback after every batch
+        self._stopper: Any = None  # the running fit's EventCallback, which can stop it at once
         self.history: dict[str, list[float]] | None = None  # Keras History.history once fit returns
         self.replicas: int | None = None  # devices the strategy trains on
         self.started_at: float | None = None  # time.time() when the thread started training
@@ -152,6 +153,8 @@ class TrainingJob:
     def stop(self) -> None:
         """Ask the job to stop; a running fit ends after the current batch and keeps its model."""
         self.stop_requested = True
+        if self._stopper is not None:
+            self._stopper.stop_now()
         if _scheduler.cancel(self) or (not self._submitted and not self.done):
             self._submitted = True
             self._end("stopped", metrics={}, seconds=0.0, samples_per_second=0.0)
@@ -270,6 +273,7 @@ class TrainingJob:
             self._end("failed", metrics={}, seconds=time.perf_counter() - began, samples_per_second=0.0, error=error)
         finally:
             self.ended_at = time.time()
+            self._stopper = None  # it holds the model; a finished job keeps only its events
             self._done.set()  # first: whatever the scheduler does next, wait() returns
             _scheduler.done(self)
 
@@ -280,6 +284,7 @@ class TrainingJob:
 
         configure_threads()
         events = EventCallback(self, min_interval=self.batch_event_interval)
+        self._stopper = events
         epochs = self.config.train.epochs
         checkpoints = checkpoint_callback(self._save_checkpoint, self, epochs_planned=epochs)
         inputs = {"model": self._resumed_model(), "initial_epoch": self.initial_epoch}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import keras
+import numpy as np
 
 from dlapp.callbacks import EventCallback
 
@@ -56,3 +59,23 @@ def test_the_stop_flag_stops_training_after_the_current_batch():
     owner.stop_requested = True
     callback.on_train_batch_end(1, {"loss": 1.0})
     assert callback.model.stop_training
+
+
+def test_stop_now_from_another_thread_ends_a_real_fit_after_the_running_call():
+    owner = Owner()
+    events = EventCallback(owner, min_interval=0.0)
+
+    class StopFromAThreadAtBatch5(keras.callbacks.Callback):
+        async_safe = True
+
+        def on_train_batch_begin(self, batch, logs=None):  # on the training thread, before the call
+            if batch == 5:  # as the page's Stop button does: another thread, no flag for the hooks
+                pressed = threading.Thread(target=events.stop_now)
+                pressed.start()
+                pressed.join()
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=1)
+    x, y = np.zeros((400, 4), "float32"), np.zeros(400, "int32")
+    model.fit(x, y, batch_size=10, epochs=3, verbose=0, callbacks=[events, StopFromAThreadAtBatch5()])
+    assert int(model.optimizer.iterations.numpy()) == 6  # batches 0-5 of 120: the loop stopped after the call

@@ -18,7 +18,7 @@ from dlapp.config import RunConfig
 
 
 def stop_latency(config: RunConfig, store_dir: Path, repeats: int = 3, after_s: float = 1.0) -> dict[str, Any]:
-    """Seconds from `job.stop()` to the loop's last batch callback, and to the job's end (medians)."""
+    """Seconds from `job.stop()` to the end of the loop's last call into TensorFlow, and to the job's end (medians)."""
     loop, ended = [], []
     for index in range(repeats):
         seen, done = _stop_once(config, store_dir, after_s + 0.37 * index)  # a different phase each time
@@ -39,19 +39,28 @@ def _stop_once(config: RunConfig, store_dir: Path, after_s: float) -> tuple[floa
     from dlapp.store import RunStore
 
     class StopSeen(keras.callbacks.Callback):
-        """Notes when the training loop first runs a callback after Stop (it breaks right after)."""
+        """Times every call into TensorFlow from the training thread; the loop stops after the last one.
+
+        Batch-begin hooks run on the training thread (batch-end hooks on Keras's worker thread, which
+        a loaded machine leaves behind the steps, so they would time the worker, not the loop).
+        """
 
         async_safe = True  # like the job's own callbacks, so the job trains as it does in the app
-        job: Any = None
-        at: float | None = None
+        begins: list[float]
 
-        def on_train_batch_end(self, batch, logs=None):
-            if self.at is None and self.job is not None and self.job.stop_requested:
-                self.at = time.perf_counter()
+        def on_train_begin(self, logs=None):
+            self.begins = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.begins.append(time.perf_counter())
+
+        def loop_stopped_at(self) -> float:
+            """When the last call ended: its start plus a typical call's length."""
+            gaps = [b - a for a, b in zip(self.begins, self.begins[1:], strict=False)]
+            return self.begins[-1] + (statistics.median(gaps) if gaps else 0.0)
 
     seen = StopSeen()
     job = TrainingJob(config, RunStore(store_dir), callbacks=[seen])
-    seen.job = job
     job.start()
     while not job.done and not any(e.kind == "batch" for e in job.events_since(0)):
         time.sleep(0.01)
@@ -62,6 +71,6 @@ def _stop_once(config: RunConfig, store_dir: Path, after_s: float) -> tuple[floa
     job.stop()
     status = job.wait()
     ended = time.perf_counter()
-    if status != "stopped" or seen.at is None:
+    if status != "stopped":
         raise RuntimeError(f"The {config.model.arch} job ended {status} instead of stopping: {job.error}")
-    return seen.at - pressed, ended - pressed
+    return max(seen.loop_stopped_at() - pressed, 0.0), ended - pressed
