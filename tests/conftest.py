@@ -9,7 +9,15 @@ never overlap (a second sync Playwright started inside the first one fails).
 from __future__ import annotations
 
 import pytest
-from streamlit_server import ARTIFACTS, SLOW, browser_page, chromium_browser
+from streamlit_server import ARTIFACTS, SLOW, browser_page, chromium_browser, screenshot_failure
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so a fixture can see that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +32,12 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A 1400x900 page in its own browser context, closed after the test."""
+def page(browser, request):
+    """A 1400x900 page in its own browser context, closed after the test (screenshotted if it failed)."""
     with browser_page(browser) as page:
         yield page
+        if getattr(request.node, "report_call", None) is not None and request.node.report_call.failed:
+            screenshot_failure(page.context)
 
 
 # The longest tests of the default run (measured with --durations on the 2-core machine): moved to

@@ -160,8 +160,21 @@ def browser_page(browser, viewport: dict = WIDE, timeout: int = SLOW, **options)
     page.set_default_timeout(timeout)
     try:
         yield page
+    except BaseException:
+        screenshot_failure(context)
+        raise
     finally:
         context.close()
+
+
+def screenshot_failure(context) -> None:
+    """Every page of a context, as it was when a test failed: test-artifacts/failed-<time>-<n>.png."""
+    stamp = time.strftime("%H%M%S")
+    for index, page in enumerate(context.pages):
+        try:
+            page.screenshot(path=ARTIFACTS / f"failed-{stamp}-{index}.png", full_page=True, timeout=10_000)
+        except Exception as exc:  # a crashed page: the test's own error is what matters
+            print(f"no failure screenshot of page {index}: {exc}")
 
 
 def no_exception(page) -> None:

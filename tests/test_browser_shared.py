@@ -17,9 +17,9 @@ NOT_YOURS = "Someone else started this; only they or the teacher (admin) can cha
 
 
 @pytest.fixture
-def shared_server(tmp_path, monkeypatch):
+def shared_server(tmp_path, monkeypatch, request):
     monkeypatch.setenv("DLAPP_SHARED", "1")
-    with streamlit_app(tmp_path, log_name="streamlit-shared.log") as (url, _):
+    with streamlit_app(tmp_path, log_name=f"streamlit-shared-{request.node.name[5:40]}.log") as (url, _):
         yield url, tmp_path
 
 
