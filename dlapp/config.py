@@ -98,6 +98,9 @@ class DataConfig:
     validation_split: float = _spec(0.1, HELP["validation_split"], low=0.0, high=0.5, high_open=True)
     # 0 means use every training image; otherwise the first N (after shuffling).
     train_subset: int = _spec(0, HELP["train_subset"], low=0, high=60000)
+    # Add 4,494 real writers' pen digits drawn as mouse strokes (dlapp.data.load_pen_digits) to the
+    # training digits of a digit set; validation and test digits stay the dataset's own.
+    pen_digits: bool = _spec(False, HELP["pen_digits"])
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,13 @@ class RunConfig:
                 f"at most {MAX_POOLED_BLOCKS} blocks",
                 f"{{name}} has {blocks} blocks, but pooling halves the 28 px image each time, "
                 f"so {{allowed}} fit; remove blocks or set pooling to none.",
+            )
+        if self.data.pen_digits and self.data.dataset == "fashion_mnist":
+            raise ConfigError(
+                "pen_digits",
+                True,
+                "off for Fashion-MNIST",
+                "{name} must be {allowed}: pen digits are digits, not clothes; switch it off or pick a digit set.",
             )
         return self
 
