@@ -33,12 +33,14 @@ class StarterCard:
     epochs: int
     seconds: float
     command: str
+    pen_digits: bool = False  # also trained on the real writers' pen digits (cards written before: no)
 
     @property
     def summary(self) -> str:
+        digits = "4,000 MNIST sample digits" + (" and 4,494 real writers' pen digits" if self.pen_digits else "")
         return (
             f"The starter model shipped with dlapp: a CNN trained with the '{self.preset}' preset "
-            f"on the bundled 4,000 MNIST sample digits for {self.epochs} epochs; "
+            f"on the bundled {digits} for {self.epochs} epochs; "
             f"{self.test_accuracy:.1%} right on the 1,000 held-out test digits."
         )
 

@@ -51,6 +51,8 @@ VARIANTS: dict[str, RunConfig] = {
     "cnn+pen3": CNN.replace(pen_digits=True, epochs=3),
     "preset+pen": PRESET.replace(pen_digits=True),
     "preset+pen10": PRESET.replace(pen_digits=True, epochs=10),
+    "preset+pen12": PRESET.replace(pen_digits=True, epochs=12),
+    "preset+pen16b128": PRESET.replace(pen_digits=True, epochs=16, batch_size=128),
 }
 SEEDS = (1, 2)
 
