@@ -60,7 +60,6 @@ PEN_LIMIT = {"preset+pen1500e16": 1500}  # variants that add only this many of t
 SEEDS = (1, 2)
 
 
-
 def shifted_accuracies(model, config: RunConfig, seed: int, sets) -> dict[str, float]:
     """Accuracy when the model averages its probabilities over the image and its 1 px shifts (a test-time average)."""
     from dlapp.data import prepare
