@@ -44,7 +44,7 @@ def _header(config: RunConfig) -> str:
         )
     if config.data.pen_digits:
         note += (
-            "\nThe app also trained on 4,494 real writers' pen digits drawn as mouse strokes\n"
+            f"\nThe app also trained on {config.data.pen_digits:,} real writers' pen digits drawn as mouse strokes\n"
             "(dlapp/assets/pendigits_train.npz, UCI pen digits, CC BY 4.0); this script does not.\n"
         )
     title = "MNIST" if dataset == "mnist-sample" else DATASETS[dataset].title

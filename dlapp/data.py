@@ -215,7 +215,7 @@ def prepare(config: DataConfig, arch: str, seed: int = 0) -> PreparedData:
         )
     x_train, y_train = raw.x_train[train_idx], raw.y_train[train_idx]
     if config.pen_digits:
-        x_train, y_train = _with_pen_digits(x_train, y_train, len(order) / len(raw.x_train), seed)
+        x_train, y_train = _with_pen_digits(x_train, y_train, config.pen_digits, len(order) / len(raw.x_train))
     return PreparedData(
         x_train=shape_for(x_train, arch),
         y_train=y_train,
@@ -238,8 +238,10 @@ def load_pen_digits() -> tuple[np.ndarray, np.ndarray]:
         return data["x"], data["y"]
 
 
-def _with_pen_digits(x: np.ndarray, y: np.ndarray, share: float, seed: int):
-    """The training digits with the pen digits added: the same share of them as of the dataset (a subset)."""
+def _with_pen_digits(x: np.ndarray, y: np.ndarray, count: int, share: float):
+    """The training digits with `count` pen digits added (a fixed choice), or the same share of them as of
+    the dataset when it is a subset."""
     pen_x, pen_y = load_pen_digits()
-    chosen = np.random.default_rng(seed).permutation(len(pen_y))[: max(1, round(share * len(pen_y)))]
+    chosen = np.random.default_rng(0).permutation(len(pen_y))[:count]
+    chosen = chosen[: max(1, round(share * len(chosen)))]
     return np.concatenate([x, pen_x[chosen]]), np.concatenate([y, pen_y[chosen]])

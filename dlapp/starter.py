@@ -33,11 +33,13 @@ class StarterCard:
     epochs: int
     seconds: float
     command: str
-    pen_digits: bool = False  # also trained on the real writers' pen digits (cards written before: no)
+    pen_digits: int = 0  # real writers' pen digits also trained on (cards written before them: none)
 
     @property
     def summary(self) -> str:
-        digits = "4,000 MNIST sample digits" + (" and 4,494 real writers' pen digits" if self.pen_digits else "")
+        digits = "4,000 MNIST sample digits"
+        if self.pen_digits:
+            digits += f" and {self.pen_digits:,} real writers' pen digits"
         return (
             f"The starter model shipped with dlapp: a CNN trained with the '{self.preset}' preset "
             f"on the bundled {digits} for {self.epochs} epochs; "

@@ -235,7 +235,7 @@ def _fit_pooling(values: dict) -> dict:
 
 def _fit_pen_digits(values: dict) -> dict:
     if values["dataset"] == "fashion_mnist":
-        values["pen_digits"] = False  # pen digits are digits: refused with clothes
+        values["pen_digits"] = 0  # pen digits are digits: refused with clothes
     return values
 
 
@@ -294,5 +294,5 @@ def test_an_empty_layer_size_is_refused_not_dropped(text):
 
 def test_pen_digits_with_fashion_mnist_is_refused_naming_the_setting():
     with pytest.raises(ConfigError, match="pen digits are digits") as caught:
-        RunConfig().replace(dataset="fashion_mnist", pen_digits=True).validate()
+        RunConfig().replace(dataset="fashion_mnist", pen_digits=10).validate()
     assert caught.value.field == "pen_digits"
