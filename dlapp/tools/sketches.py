@@ -9,7 +9,9 @@ curves the canvas library draws, anti-aliased, ink in the alpha channel.
   closed 4s, 1s with and without a base, 6s and 9s of different curvature, ...),
   drawn small and large, off-centre, slanted and shaky.
 - `pendigits`: real digits written by 30 people on a tablet (UCI pen-based digits,
-  CC BY 4.0, shipped as `dlapp/assets/pendigits.npz`; see its README).
+  CC BY 4.0, shipped as `dlapp/assets/pendigits.npz`; see its README). The rows in neither
+  part may be trained on (`pendigits_rows("train")`); the same writers wrote every part, so a
+  model trained on them reads this source optimistically.
 
 Each comes in two parts that never overlap: "dev" (settings are chosen on it) and
 "report" (the numbers the README shows). Same part, same drawings.
