@@ -42,6 +42,11 @@ def _header(config: RunConfig) -> str:
             "\nThe app trained on its bundled sample of 5,000 MNIST digits (4,000 train, 1,000 test);\n"
             "this script downloads the full MNIST set through keras.datasets instead.\n"
         )
+    if config.data.pen_digits:
+        note += (
+            f"\nThe app also trained on {config.data.pen_digits:,} real writers' pen digits drawn as mouse strokes\n"
+            "(dlapp/assets/pendigits_train.npz, UCI pen digits, CC BY 4.0); this script does not.\n"
+        )
     title = "MNIST" if dataset == "mnist-sample" else DATASETS[dataset].title
     return f'''"""Train {_ARCH_NAMES[config.model.arch]} on {title}: a standalone Keras script written by dlapp.
 {note}

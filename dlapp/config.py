@@ -74,6 +74,7 @@ class ConfigError(ValueError):
 
 
 MAX_UNITS = 4096
+PEN_DIGITS = 4494  # rows in dlapp/assets/pendigits_train.npz
 MAX_LAYERS = 8
 MAX_POOLED_BLOCKS = 4  # 28 -> 14 -> 7 -> 3 -> 1 px
 
@@ -98,6 +99,9 @@ class DataConfig:
     validation_split: float = _spec(0.1, HELP["validation_split"], low=0.0, high=0.5, high_open=True)
     # 0 means use every training image; otherwise the first N (after shuffling).
     train_subset: int = _spec(0, HELP["train_subset"], low=0, high=60000)
+    # Real writers' pen digits drawn as mouse strokes (dlapp.data.load_pen_digits) added to the training
+    # digits of a digit set, up to all 4,494; validation and test digits stay the dataset's own.
+    pen_digits: int = _spec(0, HELP["pen_digits"], low=0, high=PEN_DIGITS)
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,13 @@ class RunConfig:
                 f"at most {MAX_POOLED_BLOCKS} blocks",
                 f"{{name}} has {blocks} blocks, but pooling halves the 28 px image each time, "
                 f"so {{allowed}} fit; remove blocks or set pooling to none.",
+            )
+        if self.data.pen_digits and self.data.dataset == "fashion_mnist":
+            raise ConfigError(
+                "pen_digits",
+                self.data.pen_digits,
+                "0 for Fashion-MNIST",
+                "{name} must be {allowed}: pen digits are digits, not clothes; set it to 0 or pick a digit set.",
             )
         return self
 

@@ -24,6 +24,7 @@ FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 SAMPLE_TEST_PER_CLASS = 100  # mnist-sample: 4,000 train / 1,000 test, stratified
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)  # where keras.datasets downloads from
 DOWNLOAD_TIMEOUT = 3.0  # seconds to wait for the download host before saying the set is unavailable
+PEN_DIGIT_SETS = ("mnist", "mnist-sample")  # the sets `pen_digits` adds to: digits, not clothes
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ def shape_for(images: np.ndarray, arch: str) -> np.ndarray:
 
 
 def prepare(config: DataConfig, arch: str, seed: int = 0) -> PreparedData:
-    """Load, shuffle (by seed), subset, split off validation and shape for `arch`."""
+    """Load, shuffle (by seed), subset, split off validation, add any pen digits and shape for `arch`."""
+    if config.pen_digits and config.dataset not in PEN_DIGIT_SETS:
+        raise ValueError(f"Pen digits are digits, so they only join {' or '.join(PEN_DIGIT_SETS)}; switch them off.")
     raw = load_raw(config.dataset)
     order = np.random.default_rng(seed).permutation(len(raw.x_train))
     if config.train_subset:
@@ -210,12 +213,35 @@ def prepare(config: DataConfig, arch: str, seed: int = 0) -> PreparedData:
             f"train_subset={config.train_subset} with validation_split={config.validation_split} "
             "leaves no training images; raise train_subset or lower validation_split."
         )
+    x_train, y_train = raw.x_train[train_idx], raw.y_train[train_idx]
+    if config.pen_digits:
+        x_train, y_train = _with_pen_digits(x_train, y_train, config.pen_digits, len(order) / len(raw.x_train))
     return PreparedData(
-        x_train=shape_for(raw.x_train[train_idx], arch),
-        y_train=raw.y_train[train_idx],
+        x_train=shape_for(x_train, arch),
+        y_train=y_train,
         x_val=shape_for(raw.x_train[val_idx], arch),
         y_val=raw.y_train[val_idx],
         x_test=shape_for(raw.x_test, arch),
         y_test=raw.y_test,
         class_names=raw.class_names,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def load_pen_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Real writers' pen digits drawn as mouse strokes: uint8 (4494, 28, 28) white on black, labels uint8.
+
+    Made by `python -m dlapp.tools.pen_train` from the UCI pen digits (CC BY 4.0; see
+    `dlapp/assets/README.md`): only rows that the drawing reports never score.
+    """
+    with resources.files("dlapp.assets").joinpath("pendigits_train.npz").open("rb") as fh, np.load(fh) as data:
+        return data["x"], data["y"]
+
+
+def _with_pen_digits(x: np.ndarray, y: np.ndarray, count: int, share: float):
+    """The training digits with `count` pen digits added (a fixed choice), or the same share of them as of
+    the dataset when it is a subset."""
+    pen_x, pen_y = load_pen_digits()
+    chosen = np.random.default_rng(0).permutation(len(pen_y))[:count]
+    chosen = chosen[: max(1, round(share * len(chosen)))]
+    return np.concatenate([x, pen_x[chosen]]), np.concatenate([y, pen_y[chosen]])

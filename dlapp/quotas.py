@@ -26,11 +26,12 @@ MIN_MEASURED_SAMPLES = 10_000
 
 
 def training_images(config: RunConfig) -> int:
-    """Images one epoch trains on: the subset (or the whole set) less the validation share."""
-    total = TRAIN_IMAGES.get(config.data.dataset, 60_000)
-    if config.data.train_subset:
-        total = min(total, config.data.train_subset)
-    return int(total * (1.0 - config.data.validation_split))
+    """Images one epoch trains on: the subset (or the whole set) less the validation share, plus any pen
+    digits (the same share of them as of the set, as `dlapp.data.prepare` adds them)."""
+    whole = TRAIN_IMAGES.get(config.data.dataset, 60_000)
+    total = min(whole, config.data.train_subset) if config.data.train_subset else whole
+    pen = round(config.data.pen_digits * total / whole)
+    return int(total * (1.0 - config.data.validation_split)) + pen
 
 
 def measured_speed(arch: str, runs: Iterable) -> float:

@@ -13,6 +13,9 @@ HELP: dict[str, str] = {
     "Their loss shows whether the model learns digits or memorises its examples.",
     "train_subset": "Train on only this many images (0 = all). A small subset trains fast and makes "
     "overfitting easy to see.",
+    "pen_digits": "Also train on this many of 4,494 digits real people wrote on a tablet (0 = none), drawn as "
+    "mouse strokes the way the Draw page draws them. The model then reads drawings more like people's, at the "
+    "cost of longer epochs.",
     # model
     "arch": "The kind of network: an MLP sees the image as one row of pixels, a CNN looks at small patches, "
     "an RNN reads it row by row, an autoencoder learns to squeeze and redraw it, a ResNet is a deep CNN "

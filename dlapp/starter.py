@@ -33,12 +33,16 @@ class StarterCard:
     epochs: int
     seconds: float
     command: str
+    pen_digits: int = 0  # real writers' pen digits also trained on (cards written before them: none)
 
     @property
     def summary(self) -> str:
+        digits = "4,000 MNIST sample digits"
+        if self.pen_digits:
+            digits += f" and {self.pen_digits:,} real writers' pen digits"
         return (
             f"The starter model shipped with dlapp: a CNN trained with the '{self.preset}' preset "
-            f"on the bundled 4,000 MNIST sample digits for {self.epochs} epochs; "
+            f"on the bundled {digits} for {self.epochs} epochs; "
             f"{self.test_accuracy:.1%} right on the 1,000 held-out test digits."
         )
 

@@ -83,6 +83,8 @@ def test_script_carries_the_run_settings_and_notes_the_sample():
     assert 'if __name__ == "__main__":' in script
     fashion = generate_script(RunConfig.from_flat(dataset="fashion_mnist"))
     assert 'DATASET = "fashion_mnist"' in fashion and "5,000" not in fashion
+    assert "pen digits" not in script
+    assert "1,500 real writers' pen digits" in generate_script(config.replace(pen_digits=1500))
 
 
 def test_invalid_configs_are_refused_before_any_code_is_written():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlapp.config import MAX_LAYERS, MAX_POOLED_BLOCKS, RunConfig, all_fields
+from dlapp.config import MAX_LAYERS, MAX_POOLED_BLOCKS, ConfigError, RunConfig, all_fields
 
 FIELDS = all_fields()
 NUMERIC = [name for name, f in FIELDS.items() if "low" in f.metadata]
@@ -233,7 +233,15 @@ def _fit_pooling(values: dict) -> dict:
     return values
 
 
-VALID_CONFIGS = st.fixed_dictionaries({name: _field_strategy(name) for name in FIELDS}).map(_fit_pooling)
+def _fit_pen_digits(values: dict) -> dict:
+    if values["dataset"] == "fashion_mnist":
+        values["pen_digits"] = 0  # pen digits are digits: refused with clothes
+    return values
+
+
+VALID_CONFIGS = (
+    st.fixed_dictionaries({name: _field_strategy(name) for name in FIELDS}).map(_fit_pooling).map(_fit_pen_digits)
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -282,3 +290,9 @@ def test_an_empty_layer_size_is_refused_not_dropped(text):
     with pytest.raises(ConfigError, match="whole numbers separated by commas") as info:
         RunConfig.from_flat(hidden_units=text)
     assert info.value.field == "hidden_units" and info.value.value == text
+
+
+def test_pen_digits_with_fashion_mnist_is_refused_naming_the_setting():
+    with pytest.raises(ConfigError, match="pen digits are digits") as caught:
+        RunConfig().replace(dataset="fashion_mnist", pen_digits=10).validate()
+    assert caught.value.field == "pen_digits"

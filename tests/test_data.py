@@ -143,3 +143,29 @@ def test_arch_for_input_picks_a_layout_that_fits_the_models_input(arch):
     model_input = (None, *input_shape(arch))
     images = np.zeros((3, 28, 28), np.uint8)
     assert shape_for(images, arch_for_input(model_input)).shape[1:] == model_input[1:]
+
+
+@pytest.mark.parametrize("count", [1500, 4494])
+def test_pen_digits_join_the_training_digits_only(count):
+    plain = data.prepare(DataConfig(dataset="mnist-sample"), "cnn", seed=1)
+    pen = data.prepare(DataConfig(dataset="mnist-sample", pen_digits=count), "cnn", seed=1)
+    assert len(pen.x_train) == len(plain.x_train) + count
+    np.testing.assert_array_equal(pen.x_train[: len(plain.x_train)], plain.x_train)
+    np.testing.assert_array_equal(pen.x_val, plain.x_val)
+    np.testing.assert_array_equal(pen.x_test, plain.x_test)
+    assert pen.x_train.dtype == np.float32 and pen.x_train.max() == 1.0
+
+
+def test_the_same_pen_digits_join_whatever_the_training_seed():
+    first, second = (data.prepare(DataConfig(pen_digits=100), "cnn", seed=s).x_train[-100:] for s in (1, 2))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_subset_gets_the_same_share_of_pen_digits():
+    small = data.prepare(DataConfig(dataset="mnist-sample", train_subset=400, pen_digits=1500), "mlp", seed=0)
+    assert len(small.x_train) == 360 + 150  # 400 of 4,000 sample digits, less the validation 40; 150 of 1,500
+
+
+def test_pen_digits_refuse_a_set_that_is_not_digits():
+    with pytest.raises(ValueError, match="only join mnist or mnist-sample"):
+        data.prepare(DataConfig(dataset="fashion_mnist", pen_digits=10), "cnn")

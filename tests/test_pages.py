@@ -257,3 +257,16 @@ def test_runs_table_leaves_empty_metric_cells_blank_not_none(trained_store):
     table = at.dataframe[0]
     assert table.proto.placeholder == "–"  # Streamlit's default shows the word None
     assert table.value["test MSE"].isna().any()  # the MLP has no MSE: a cell that would read None
+
+
+def test_pen_digits_with_fashion_mnist_say_why_and_disable_train(empty_store):
+    at = open_page("pages/train.py")
+    at.number_input(key="cfg_pen_digits").set_value(1500).run()
+    assert not at.error and not train_button(at).disabled
+    at.selectbox(key="cfg_dataset").set_value("fashion_mnist").run()
+    assert_clean(at)
+    assert [as_shown(e.value) for e in at.error] == [
+        "Real pen digits to add (0 = none) must be 0 for Fashion-MNIST: pen digits are digits, not clothes; "
+        "set it to 0 or pick a digit set."
+    ]
+    assert train_button(at).disabled

@@ -137,6 +137,9 @@ def test_the_run_estimate_is_images_times_epochs_over_measured_speed():
     assert estimated_seconds(config, 900.0) == pytest.approx(300.0)
     subset = dataclasses.replace(config, data=DataConfig(dataset="mnist", train_subset=200, validation_split=0.5))
     assert training_images(subset) == 100
+    sample = RunConfig.from_flat(dataset="mnist-sample", pen_digits=1500)  # as `prepare` adds them
+    assert training_images(sample) == 3_600 + 1_500
+    assert training_images(sample.replace(train_subset=400)) == 360 + 150
 
 
 def test_measured_speed_is_the_median_of_finished_runs_of_that_architecture():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlapp.preprocess import canvas_to_mnist
-from dlapp.tools import sketches
+from dlapp.tools import pen_train, sketches
 
 
 @pytest.mark.parametrize("digit", range(10))
@@ -68,3 +68,33 @@ def test_same_part_same_drawings(monkeypatch):
 def test_an_unknown_part_is_refused_in_one_sentence():
     with pytest.raises(ValueError, match="expected one of dev, report"):
         sketches.procedural("test")
+
+
+def test_pen_digits_trained_on_are_never_dev_or_report_rows():
+    """The training rows and the rows the drawing reports score are disjoint, and together every row."""
+    train = set(sketches.pendigits_rows("train").tolist())
+    dev, report = (set(sketches.pendigits_rows(part).tolist()) for part in sketches.PARTS)
+    assert len(train) == 7494 - 3000 and not train & dev and not train & report
+    assert len(train | dev | report) == 7494
+
+
+def test_the_shipped_pen_training_asset_holds_only_training_rows():
+    from dlapp.data import load_pen_digits
+
+    with np.load(pen_train.ASSET) as asset:
+        rows = asset["rows"]
+    x, y = load_pen_digits()
+    assert len(rows) == len(x) == len(y) and x.shape[1:] == (28, 28) and x.dtype == np.uint8
+    assert sorted(rows.tolist()) == sorted(sketches.pendigits_rows("train").tolist())
+    scored = np.concatenate([sketches.pendigits_rows(part) for part in sketches.PARTS])
+    assert not np.isin(rows, scored).any()
+    np.testing.assert_array_equal(y, sketches.load_pendigits()[1][rows])
+
+
+def test_pen_training_rows_are_drawn_like_the_report_drawings():
+    """The asset's script: a few rows drawn, prepared MNIST-style, stored as uint8; same seed, same images."""
+    rows = sketches.pendigits_rows("train")[:4]
+    first, again = pen_train.drawn_training_rows(rows), pen_train.drawn_training_rows(rows)
+    np.testing.assert_array_equal(first["x"], again["x"])
+    assert first["x"].shape == (4, 28, 28) and first["x"].dtype == np.uint8 and first["x"].max() > 200
+    assert first["rows"].tolist() == rows.tolist()

@@ -34,6 +34,15 @@ def test_a_saved_starter_loads_and_its_card_reads_back(tmp_path):
     card = starter_card(card_path)
     assert card == CARD
     assert "best for drawing" in card.summary and "98.5%" in card.summary and "20 epochs" in card.summary
+    assert "pen digits" not in card.summary
+
+
+def test_a_card_from_before_pen_digits_reads_as_sample_only_and_a_pen_card_says_so(tmp_path):
+    path = tmp_path / "starter.json"
+    path.write_text(json.dumps({k: v for k, v in CARD.__dict__.items() if k != "pen_digits"}))
+    assert starter_card(path).pen_digits == 0
+    pen = StarterCard(**{**CARD.__dict__, "pen_digits": 1500})
+    assert "4,000 MNIST sample digits and 1,500 real writers' pen digits" in pen.summary
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a zip at all", b"PK\x03\x04 truncated"])

@@ -93,3 +93,10 @@ def test_a_nan_loss_under_reduced_precision_fails_the_fit_with_a_sentence():
 
 def test_the_same_seed_gives_the_same_curve_through_the_tf_data_input():
     assert fit_run(SMALL).history == fit_run(SMALL).history
+
+
+def test_a_fit_with_pen_digits_trains_on_them_too():
+    starts = []
+    result = fit_run(SMALL.replace(pen_digits=2000), on_fit_start=starts.append)
+    assert starts[0].train_samples == 270 + round(300 / 4000 * 2000)
+    assert result.samples_trained == starts[0].train_samples

@@ -25,7 +25,8 @@ from dlapp.tools.sketches import drawing_sets
 # "default" is the CNN default before bending (bend 0); the "+warp" variants were measured with the bend
 # inside the augmentation block (augment on, shift, rotation and zoom 0), the same layer in the same place.
 DEFAULT = RunConfig().replace(arch="cnn", bend=0.0)
-PRESET = BEST_FOR_DRAWING.config
+PRESET = BEST_FOR_DRAWING.config.replace(pen_digits=0, epochs=20)  # the preset before the pen digits
+CNN = RunConfig().replace(arch="cnn")
 THICKNESS_ONLY = dict(augment=True, augment_shift=0.0, augment_rotation=0.0, augment_zoom=0.0)
 VARIANTS: dict[str, RunConfig] = {
     "default": DEFAULT,
@@ -44,11 +45,38 @@ VARIANTS: dict[str, RunConfig] = {
     "preset+bn+warp": PRESET.replace(batch_norm=True, bend=3.0),
     "preset+topbottom": PRESET.replace(augment_top_bottom=0.8),
     "preset+strong": PRESET.replace(augment_elastic=2.0, augment_rotation=15.0),
+    # The real writers' pen digits added to the training digits (`pen_digits`; dlapp.tools.pen_train).
+    "cnn": CNN,  # the CNN default now (bend 2 px)
+    "cnn+pen": CNN.replace(pen_digits=4494),
+    "cnn+pen3": CNN.replace(pen_digits=4494, epochs=3),
+    "preset+pen": PRESET.replace(pen_digits=4494),
+    "preset+pen10": PRESET.replace(pen_digits=4494, epochs=10),
+    "preset+pen12": PRESET.replace(pen_digits=4494, epochs=12),
+    "preset+pen16b128": PRESET.replace(pen_digits=4494, epochs=16, batch_size=128),
+    "preset+pen1500e16": PRESET.replace(pen_digits=1500, epochs=16),  # the preset now
 }
 SEEDS = (1, 2)
 
 
-def run(names: list[str], seeds, out: Path) -> dict[str, list[dict]]:
+def shifted_accuracies(model, config: RunConfig, seed: int, sets) -> dict[str, float]:
+    """Accuracy when the model averages its probabilities over the image and its 1 px shifts (a test-time average)."""
+    from dlapp.data import prepare
+
+    test = prepare(config.data, "cnn", seed=seed)
+    out = {f"{d.name.split()[0]}_shifted": _shifted_accuracy(model, d.images, d.labels) for d in sets}
+    out["test_shifted"] = _shifted_accuracy(model, test.x_test[..., 0], test.y_test)
+    return out
+
+
+def _shifted_accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
+    from dlapp.evaluation import predict
+
+    moves = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+    total = sum(predict(model, np.roll(images, move, axis=(1, 2))[..., None]) for move in moves)
+    return float(np.mean(total.argmax(axis=1) == labels))
+
+
+def run(names: list[str], seeds, out: Path, shifted: bool = False) -> dict[str, list[dict]]:
     """Train and score each variant with each seed, appending one JSON line per fit to `out`."""
     sets = drawing_sets("dev")
     results: dict[str, list[dict]] = {}
@@ -58,7 +86,7 @@ def run(names: list[str], seeds, out: Path) -> dict[str, list[dict]]:
 
             keras.backend.clear_session()  # one process trains them all: start each fit from a clean graph
             cpu = time.process_time()
-            one = train_and_score(VARIANTS[name], seed, sets)
+            one = train_and_score(VARIANTS[name], seed, sets, keep_model=shifted)
             cpu = time.process_time() - cpu  # steadier than wall seconds on a shared machine; includes scoring
             row = {
                 "variant": name,
@@ -71,6 +99,8 @@ def run(names: list[str], seeds, out: Path) -> dict[str, list[dict]]:
                 "confusions": {s: _top(one["scores"][s].confusions) for s in one["scores"]},
                 "time": time.strftime("%H:%M:%S", time.gmtime()),
             }
+            if shifted:
+                row.update(shifted_accuracies(one["model"], VARIANTS[name], seed, sets))
             with out.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
@@ -102,12 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per variant (1..N)")
     parser.add_argument("--out", type=Path, default=Path("drawing_variants.jsonl"), help="JSON lines, appended")
     parser.add_argument("--table", action="store_true", help="only print the table of what --out holds")
+    parser.add_argument("--shifted", action="store_true", help="also score a test-time average over 1 px shifts")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
     if not args.table:
-        run(args.names, range(1, args.seeds + 1), args.out)
+        run(args.names, range(1, args.seeds + 1), args.out, args.shifted)
     print_table([json.loads(line) for line in args.out.read_text().splitlines() if line.strip()])
 
 

@@ -30,13 +30,14 @@ CANDIDATES = {
 SEEDS = (1, 2, 3)
 
 
-def train_and_score(config: RunConfig, seed: int, sets: tuple[DrawingSet, ...]) -> dict:
-    """One training seed: fit seconds, sample test accuracy, and a Score per drawing set."""
+def train_and_score(config: RunConfig, seed: int, sets: tuple[DrawingSet, ...], keep_model: bool = False) -> dict:
+    """One training seed: fit seconds, sample test accuracy, a Score per drawing set (and the model if asked)."""
     from dlapp.training import fit_run
 
     result = fit_run(config.replace(seed=seed))
     scores = {drawings.name.split()[0]: score(result.model, drawings) for drawings in sets}
-    return {"seconds": result.fit_seconds, "test": result.metrics["test_accuracy"], "scores": scores}
+    out = {"seconds": result.fit_seconds, "test": result.metrics["test_accuracy"], "scores": scores}
+    return {**out, "model": result.model} if keep_model else out
 
 
 def _train_and_score(job: tuple) -> tuple:

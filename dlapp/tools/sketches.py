@@ -9,7 +9,9 @@ curves the canvas library draws, anti-aliased, ink in the alpha channel.
   closed 4s, 1s with and without a base, 6s and 9s of different curvature, ...),
   drawn small and large, off-centre, slanted and shaky.
 - `pendigits`: real digits written by 30 people on a tablet (UCI pen-based digits,
-  CC BY 4.0, shipped as `dlapp/assets/pendigits.npz`; see its README).
+  CC BY 4.0, shipped as `dlapp/assets/pendigits.npz`; see its README). The rows in neither
+  part may be trained on (`pendigits_rows("train")`); the same writers wrote every part, so a
+  model trained on them reads this source optimistically.
 
 Each comes in two parts that never overlap: "dev" (settings are chosen on it) and
 "report" (the numbers the README shows). Same part, same drawings.
@@ -32,6 +34,8 @@ SUPERSAMPLE = 3  # draw at 3x and shrink: anti-aliased edges like the browser's
 PARTS = ("dev", "report")
 PROCEDURAL_SEEDS = {"dev": (1, 2), "report": (0,)}  # 500 drawings per seed
 PENDIGITS_ROWS = {"dev": slice(0, 1000), "report": slice(1000, 3000)}  # of a fixed shuffle (seed 0)
+# The rest of that shuffle may be trained on (`dlapp.tools.pen_train`): never the dev or report rows.
+PENDIGITS_TRAIN_ROWS = slice(3000, None)
 Stroke = list[tuple[float, float]]  # points in the unit box: x right, y down, both 0..1
 
 
@@ -258,10 +262,16 @@ def load_pendigits() -> tuple[np.ndarray, np.ndarray]:
         return data["points"], data["labels"]
 
 
+def pendigits_rows(part: str) -> np.ndarray:
+    """Row numbers of `load_pendigits()` in a part: "dev", "report" or "train", disjoint slices of one shuffle."""
+    chosen = PENDIGITS_TRAIN_ROWS if part == "train" else PENDIGITS_ROWS[_checked(part)]
+    return np.random.default_rng(0).permutation(len(load_pendigits()[1]))[chosen]
+
+
 def pendigits(part: str) -> DrawingSet:
     """Real people's digits, drawn as mouse strokes; dev and report are disjoint rows of one fixed shuffle."""
     points, labels = load_pendigits()
-    rows = np.random.default_rng(0).permutation(len(labels))[PENDIGITS_ROWS[_checked(part)]]
+    rows = pendigits_rows(part)
     rng = np.random.default_rng(100 + PARTS.index(part))
     canvases = (draw_pendigit(points[row], int(labels[row]), rng) for row in rows)
     return _prepared(f"pendigits {part}", canvases, labels[rows], [f"{labels[row]} pendigits" for row in rows])

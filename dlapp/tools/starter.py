@@ -29,6 +29,7 @@ def train_starter(config=BEST_FOR_DRAWING.config):
         epochs=len(result.history.get("loss", [])),
         seconds=round(result.fit_seconds, 1),
         command=COMMAND,
+        pen_digits=config.data.pen_digits,
     )
 
 

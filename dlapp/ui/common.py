@@ -59,6 +59,7 @@ LABELS = {
     "augment_elastic": "Wobble (px)",
     "augment_top_bottom": "Top/bottom size change",
     "train_subset": "Training subset size (0 = all)",
+    "pen_digits": "Real pen digits to add (0 = none)",
     "early_stopping": "Early stopping patience (0 = off)",
 }
 

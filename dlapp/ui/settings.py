@@ -13,7 +13,7 @@ from dlapp.ui.common import ARCH_TITLES, field_label, friendly_errors, keras_rea
 from dlapp.ui.text import escape_markdown
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed", "precision")
-DATA_FIELDS = ("validation_split", "train_subset")
+DATA_FIELDS = ("validation_split", "train_subset", "pen_digits")
 AUGMENT_FIELDS = (
     "augment_shift",
     "augment_rotation",
