@@ -344,10 +344,26 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     return to_uint8(rgb)
 
 
-# Plotly's toolbar for charts worth keeping (curves, experiment charts): "Download plot as PNG"
-# and zoom, without the selection tools and the Plotly logo. Other charts keep it off.
+# Plotly's toolbar for charts worth keeping (curves, experiment charts), shown on hover: "Download
+# plot as PNG", "Reset axes" (dragging still zooms) and Streamlit's Fullscreen. The other buttons
+# only made it long enough to cover a half-width chart's title. Other charts keep it off.
 PNG_MODE_BAR = {
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
     "toImageButtonOptions": {"scale": 2},  # a sharp PNG for a report
 }
+MODE_BAR_ROOM = 32  # px: the toolbar is 26 px high, 2 px from the chart's top, and a gap
+TITLE_LINE = 15  # px: the height of a title line (15 px font)
+
+
+def below_mode_bar(fig: go.Figure) -> go.Figure:
+    """`fig` with a strip of its own at the top for the toolbar: the title starts under it, never beneath it."""
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 40
+    # Plotly lifts a title of several lines by about a line per <br> from where its top is asked to be.
+    lifted = TITLE_LINE * str(fig.layout.title.text or "").count("<br>")
+    fig.update_layout(
+        title={"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": MODE_BAR_ROOM + lifted}},
+        margin={"t": top + MODE_BAR_ROOM},
+        height=(fig.layout.height or 320) + MODE_BAR_ROOM,  # the plot keeps its height
+    )
+    return fig

@@ -43,6 +43,15 @@ def test_fresh_install_draws_with_the_starter_and_says_how_it_was_trained(empty_
     assert any("Draw a digit" in i.value for i in at.info)
 
 
+def test_before_any_stroke_the_guess_row_is_already_on_the_page_blank(empty_store):
+    """The metric and both images are there, empty, so the first stroke does not wait for the browser to
+    fetch a metric's code; nothing is guessed yet."""
+    at = open_draw()
+    assert [(m.label, m.value) for m in at.metric] == [("Its guess", "–")]
+    captions = [picture.caption for image in at.get("image") for picture in image.proto.imgs]
+    assert {"What the model sees (28×28)", "Pixels that moved the guess most"} <= set(captions)
+
+
 @pytest.mark.parametrize("content", [None, b"this is not a keras file"])
 def test_a_missing_or_damaged_starter_is_one_sentence_and_an_offer_to_train(empty_store, monkeypatch, content):
     bad = empty_store / "starter.keras"

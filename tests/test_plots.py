@@ -94,6 +94,16 @@ def test_upscale_and_saliency_overlay_shapes():
     assert overlay.shape == (28, 28, 3) and overlay.dtype == np.uint8
 
 
+def test_a_saveable_chart_keeps_a_strip_for_its_toolbar_above_the_title_and_its_plot_height():
+    epochs = [{"epoch": 0, "loss": 1.0, "val_loss": 1.1}, {"epoch": 1, "loss": 0.5, "val_loss": 0.6}]
+    plain = plots.training_curve(epochs, "loss")
+    moved = plots.below_mode_bar(plots.training_curve(epochs, "loss"))
+    assert moved.layout.margin.t == plain.layout.margin.t + plots.MODE_BAR_ROOM
+    assert moved.layout.height - moved.layout.margin.t == plain.layout.height - plain.layout.margin.t
+    assert moved.layout.title.yanchor == "top" and moved.layout.title.pad.t >= plots.MODE_BAR_ROOM
+    assert {"zoom2d", "pan2d"} <= set(plots.PNG_MODE_BAR["modeBarButtonsToRemove"])  # a short toolbar
+
+
 def test_plots_does_not_import_tensorflow():
     code = "import sys, dlapp.plots; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -211,6 +211,11 @@ def render_data_availability() -> None:
         st.markdown(f"- **{info.title}**: {state}")
 
 
+def render_saveable_chart(figure, key: str | None = None) -> None:
+    """A chart worth keeping: its toolbar (PNG download, reset axes, fullscreen) shows on hover, above the title."""
+    st.plotly_chart(plots.below_mode_bar(figure), key=key, config=plots.PNG_MODE_BAR)
+
+
 def render_digit(image: np.ndarray, caption: str | None = None, factor: int = 5) -> None:
     """A 28x28 image shown with crisp, enlarged pixels, at its enlarged size (not stretched to the column)."""
     big = plots.upscale(image, factor)

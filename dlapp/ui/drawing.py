@@ -14,7 +14,12 @@ from dlapp.ui import owner
 from dlapp.ui.common import friendly_errors, runs_with_model
 from dlapp.ui.finetune import advance_prompt
 from dlapp.ui.instruments import render_forward_pass
-from dlapp.ui.prediction import render_empty_bars, render_personal_test, render_prediction, render_reconstruction
+from dlapp.ui.prediction import (
+    render_personal_test,
+    render_prediction,
+    render_reconstruction,
+    render_waiting_prediction,
+)
 from dlapp.ui.starter import is_starter, model_for, starter_run
 
 if TYPE_CHECKING:
@@ -90,14 +95,17 @@ def render_guess(run: Run, rgba: np.ndarray | None) -> np.ndarray | None:
     """What the model makes of the drawing; returns the 28x28 image it saw, or None for an empty canvas."""
     from dlapp.preprocess import canvas_to_mnist
 
+    # The hint's slot stays, empty, under a drawing: every element below keeps its place, so a
+    # stroke updates the waiting row and bars in place instead of the browser building them anew.
+    hint = st.empty()
     try:
         if rgba is None:
             raise EmptyCanvas("empty")
         image = canvas_to_mnist(rgba)
     except EmptyCanvas:
-        st.info("Draw a digit on the left and the model's guess appears here.", icon=":material/gesture:")
-        if run.is_classifier:  # empty bars now: the browser loads the chart code before the first stroke
-            render_empty_bars()
+        hint.info("Draw a digit on the left and the model's guess appears here.", icon=":material/gesture:")
+        if run.is_classifier:
+            render_waiting_prediction()
         return None
     with friendly_errors():
         model = model_for(run)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dlapp import experiment_plots, experiment_report
-from dlapp.plots import PNG_MODE_BAR
 from dlapp.ui import owner
-from dlapp.ui.common import STATUS_ICONS, friendly_errors, keras_ready
+from dlapp.ui.common import STATUS_ICONS, friendly_errors, keras_ready, render_saveable_chart
 from dlapp.ui.experiments import follow_open_in_train, open_in_train
 from dlapp.ui.text import escape_markdown
 
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from dlapp.store import RunStore
 
 REFRESH_SECONDS = 1.5
-MODE_BAR = PNG_MODE_BAR  # "Download plot as PNG" in each chart's toolbar
 PICK_KEY = "exp_pick"  # the experiment selectbox; Start points it at the new experiment
 
 
@@ -206,7 +204,7 @@ def _curves(experiment: Experiment, items, curves: dict[int, list[dict]]) -> Non
     metric = st.segmented_control("Curve", metrics, default=metrics[0], key=f"exp_curve_{experiment.id}")
     pairs = [(f"#{e.run.id} {e.label}", curves[e.run.id]) for e in items]
     figure = experiment_plots.experiment_curves(pairs, metric or metrics[0])
-    st.plotly_chart(figure, key=f"exp_curves_{experiment.id}", config=MODE_BAR)
+    render_saveable_chart(figure, key=f"exp_curves_{experiment.id}")
 
 
 def _leaderboard(experiment: Experiment, rows: list[dict]) -> int | None:
@@ -251,17 +249,17 @@ def _search_charts(store: RunStore, experiment: Experiment, items, rows: list[di
     left, right = st.columns(2)
     with left:
         figure = experiment_plots.best_so_far_chart(values, best, metric)
-        st.plotly_chart(figure, key=f"exp_best_{experiment.id}", config=MODE_BAR)
+        render_saveable_chart(figure, key=f"exp_best_{experiment.id}")
     with right:
         finished = [row for row in rows if row["status"] == "finished"]
         score = next(k for k in rows[0] if k.startswith("test "))
         settings = experiment_report.varied_settings(experiment)
         log = [dim["name"] for dim in experiment.plan["space"] if dim.get("log")]
         figure = experiment_plots.parallel_coordinates(finished, settings, score, log)
-        st.plotly_chart(figure, key=f"exp_parallel_{experiment.id}", config=MODE_BAR)
+        render_saveable_chart(figure, key=f"exp_parallel_{experiment.id}")
     importances = None if live else _importances(store, experiment.id, len(values))
     if importances:
-        st.plotly_chart(experiment_plots.importance_bars(importances), key=f"exp_imp_{experiment.id}", config=MODE_BAR)
+        render_saveable_chart(experiment_plots.importance_bars(importances), key=f"exp_imp_{experiment.id}")
     elif len(experiment.plan["space"]) > 1:
         st.caption(
             f"Which settings mattered appears once the search has ended with at least "

@@ -11,12 +11,17 @@ from dlapp import plots
 from dlapp.ui.common import render_digit, render_gallery
 
 if TYPE_CHECKING:
+    from dlapp.inference import Prediction
     from dlapp.novelty import DigitCheck
 
 CONFIDENTLY_WRONG = (
     "A classifier always shares 100% among its ten digits, so it is sure of one of them "
     "even for a shape unlike anything it trained on."
 )
+
+
+SEEN_CAPTION = "What the model sees (28×28)"
+SALIENCY_CAPTION = "Pixels that moved the guess most"
 
 
 def render_prediction(model, image: np.ndarray, unsure_below: float, check: DigitCheck | None = None) -> None:
@@ -29,40 +34,44 @@ def render_prediction(model, image: np.ndarray, unsure_below: float, check: Digi
     prediction = predict(model, image, threshold=unsure_below)
     seen_col, guess_col, map_col = st.columns(3)
     with seen_col:
-        render_digit(image, "What the model sees (28×28)", factor=5)
+        render_digit(image, SEEN_CAPTION, factor=5)
     with guess_col:
-        if check is not None and not check.looks_like_digit:
-            st.metric(
-                "Not a digit?",
-                f"{prediction.label}?",
-                f"{prediction.confidence:.0%} confident",
-                delta_color="off",
-                delta_arrow="off",
-            )
-        elif prediction.unsure:
-            st.metric(
-                "Not sure",
-                f"{prediction.label}?",
-                f"{prediction.confidence:.0%} confident",
-                delta_color="off",
-                delta_arrow="off",
-            )
-            runners = ", ".join(f"{k} ({p:.0%})" for k, p in prediction.top_k[1:])
-            st.caption(f"Also possible: {runners}.")
-        else:
-            st.metric(
-                "It's a",
-                str(prediction.label),
-                f"{prediction.confidence:.0%} confident",
-                delta_color="off",
-                delta_arrow="off",
-            )
+        _render_guess_metric(prediction, check)
     with map_col:
         heat = saliency(model, image, prediction.label)
-        st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption="Pixels that moved the guess most")
+        st.image(plots.upscale(plots.saliency_overlay(image, heat), 5), caption=SALIENCY_CAPTION)
     if check is not None and not check.looks_like_digit:
         st.warning(f"This doesn't look like a digit: {check.reason} {CONFIDENTLY_WRONG}", icon=":material/help:")
     render_bars(prediction.probabilities, prediction.label)
+
+
+def _render_guess_metric(prediction: Prediction, check: DigitCheck | None) -> None:
+    confident = f"{prediction.confidence:.0%} confident"
+    if check is not None and not check.looks_like_digit:
+        st.metric("Not a digit?", f"{prediction.label}?", confident, delta_color="off", delta_arrow="off")
+    elif prediction.unsure:
+        st.metric("Not sure", f"{prediction.label}?", confident, delta_color="off", delta_arrow="off")
+        runners = ", ".join(f"{k} ({p:.0%})" for k, p in prediction.top_k[1:])
+        st.caption(f"Also possible: {runners}.")
+    else:
+        st.metric("It's a", str(prediction.label), confident, delta_color="off", delta_arrow="off")
+
+
+def render_waiting_prediction() -> None:
+    """The prediction's row and bars before any stroke, blank: the first stroke then only fills them in.
+
+    The browser fetches the code of a metric the first time one is on the page (0.2 s here): shown
+    now, that wait is over before the person draws.
+    """
+    blank = np.zeros((28, 28), np.float32)
+    seen_col, guess_col, map_col = st.columns(3)
+    with seen_col:
+        render_digit(blank, SEEN_CAPTION, factor=5)
+    with guess_col:
+        st.metric("Its guess", "–", "draw a digit", delta_color="off", delta_arrow="off")
+    with map_col:
+        st.image(plots.upscale(plots.saliency_overlay(blank, blank), 5), caption=SALIENCY_CAPTION)
+    render_bars(np.zeros(10), None)
 
 
 def render_bars(probabilities: np.ndarray, highlight: int | None) -> None:
@@ -71,10 +80,6 @@ def render_bars(probabilities: np.ndarray, highlight: int | None) -> None:
 
     st.markdown("**Probability per class**")
     st.image(probability_image(probabilities, [str(d) for d in range(10)], highlight), width="stretch")
-
-
-def render_empty_bars() -> None:
-    render_bars(np.zeros(10), None)
 
 
 def render_reconstruction(autoencoder, image: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from dlapp.config import RunConfig
 from dlapp.errors import DlappError
 from dlapp.names import MAX_NAME_LENGTH
 from dlapp.ui import owner
-from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready, run_status
+from dlapp.ui.common import ACTIVE, duration, friendly_errors, keras_ready, render_saveable_chart, run_status
 from dlapp.ui.text import escape_markdown
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def render_overlay(store: RunStore, chosen: list[Run]) -> None:
     metrics = ["loss", "accuracy"] if all(r.is_classifier for r in chosen) else ["loss"]
     metric = st.segmented_control("Curve", metrics, default="loss", key="overlay_metric") or "loss"
     curves = {f"#{r.id} {r.name}": store.epochs(r.id) for r in chosen}
-    st.plotly_chart(plots.runs_overlay(curves, metric), config=plots.PNG_MODE_BAR)  # save the overlay as PNG
+    render_saveable_chart(plots.runs_overlay(curves, metric))
 
 
 def render_rename(store: RunStore, run: Run) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 from dlapp import plots
 from dlapp.names import MAX_NAME_LENGTH, InvalidName, clean_optional_name
 from dlapp.ui import owner
-from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready
+from dlapp.ui.common import ACTIVE, STATUS_ICONS, duration, friendly_errors, keras_ready, render_saveable_chart
 from dlapp.ui.instruments import render_gradient_chart
 from dlapp.ui.settings import current_config
 from dlapp.ui.text import escape_markdown
@@ -166,13 +166,10 @@ def render_curves(
     for column, metric in zip(columns, metrics, strict=True):
         points = [(x, values[metric]) for x, values in batches if metric in values]
         with column:
-            st.plotly_chart(
-                plots.training_curve(
-                    epochs, metric, points, total_epochs, loss=loss, best_epoch=best.epoch if best else None
-                ),
-                key=f"{key}_{metric}",
-                config=plots.PNG_MODE_BAR,  # save a curve as PNG
+            figure = plots.training_curve(
+                epochs, metric, points, total_epochs, loss=loss, best_epoch=best.epoch if best else None
             )
+            render_saveable_chart(figure, key=f"{key}_{metric}")
 
 
 def is_training(run: Run) -> bool:
