@@ -253,6 +253,7 @@ def test_the_training_chart_stays_readable_at_20_epochs(browser, server):
         with browser_page(browser, viewport) as page:
             start_small_run(page, url, epochs=20, subset=200)
             page.get_by_text(re.compile(r"Run #\d+ finished after 20")).wait_for()
+            wait_idle(page)  # the finished run's page is drawn once more; scrolling a chart being replaced fails
             page.wait_for_timeout(500)  # Plotly lays out after the element lands
             page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
             page.screenshot(path=ARTIFACTS / f"first-user-20-epochs-{name}.png")
