@@ -11,10 +11,13 @@ kernel (pooling, dropout, flatten, batch norm) are left out.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import keras
 import numpy as np
@@ -105,8 +108,10 @@ class LayerProbe:
     through backpropagation. Histograms are made inside the graph too: copying the kernels
     out to NumPy costs more than the counting.
 
-    Compiled with `tf.function`, traced once at the first epoch's end (0.2-0.6 s of CPU, once
-    per run): called eagerly it costs 3-8 times more every epoch.
+    Compiled with `tf.function`: called eagerly it costs 3-8 times more every epoch. Tracing
+    costs 0.1-0.8 s of CPU, so the compiled function is shared by every model of the same
+    structure (`shared_measure`): the variants of an experiment or a lesson, a run trained
+    again, trace it once.
     """
 
     def __init__(self, model: keras.Model, x: np.ndarray, y: np.ndarray, bins: int = HISTOGRAM_BINS):
@@ -114,31 +119,82 @@ class LayerProbe:
         self.names = [name for name, _ in named]
         positions = {id(variable): i for i, variable in enumerate(model.trainable_variables)}
         kernel_positions = [positions[id(kernel)] for _, kernel in named]
-        loss = data_loss(model)
+        self._model = model
         self._x, self._y = tf.constant(x), tf.constant(y)
-
-        def measure(x, y):
-            trainable = [tf.convert_to_tensor(v) for v in model.trainable_variables]
-            non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
-            kernels = [trainable[i] for i in kernel_positions]
-            with tf.GradientTape() as tape:
-                tape.watch(kernels)
-                prediction, _ = model.stateless_call(trainable, non_trainable, x, training=True)
-                value = tf.reduce_mean(loss(tf.cast(y, tf.float32), tf.cast(prediction, tf.float32)))
-            gradients = tape.gradient(value, kernels)
-            return [_kernel_summary(k, g, bins) for k, g in zip(kernels, gradients, strict=True)]
-
-        # No AutoGraph: nothing here branches on a tensor (Keras layers branch on Python values), and
-        # converting the model's call code costs 0.3-0.5 s of CPU per run, most of the trace.
-        self._measure = tf.function(measure, autograph=False)
+        self._measure = shared_measure(model, kernel_positions, bins) if self.names else None
 
     def __call__(self) -> dict[str, dict]:
-        if not self.names:
+        if self._measure is None:
             return {}
-        summaries = self._measure(self._x, self._y)
+        # The weights go in as values: the compiled function may have been traced on another model.
+        trainable = [tf.convert_to_tensor(v) for v in self._model.trainable_variables]
+        non_trainable = [tf.convert_to_tensor(v) for v in self._model.non_trainable_variables]
+        summaries = self._measure(trainable, non_trainable, self._x, self._y)
         return {
             name: layer_stats(*(np.asarray(part) for part in s)) for name, s in zip(self.names, summaries, strict=True)
         }
+
+
+# Compiled probes kept for reuse, most recently used last; each holds the model it was traced on.
+SHARED_PROBES_KEPT = 4
+_shared_probes: OrderedDict[str, Any] = OrderedDict()
+_shared_probes_lock = threading.Lock()
+
+
+def shared_measure(model: keras.Model, kernel_positions: list[int], bins: int = HISTOGRAM_BINS):
+    """The compiled statistics function for models structured like `model`: traced on the first such model,
+    called with another's weights as values. Same structure means the same layers with the same settings,
+    connected the same way, the same loss and dtypes: everything but the layers' names and the weights."""
+    try:
+        key = structure_key(model, kernel_positions, bins)
+    except (NotImplementedError, TypeError, ValueError):  # a custom layer without a config: this model's own
+        return _compiled_measure(model, kernel_positions, bins)
+    with _shared_probes_lock:
+        measure = _shared_probes.get(key)
+        if measure is None:
+            measure = _compiled_measure(model, kernel_positions, bins)
+            _shared_probes[key] = measure
+        _shared_probes.move_to_end(key)
+        while len(_shared_probes) > SHARED_PROBES_KEPT:
+            _shared_probes.popitem(last=False)
+    return measure
+
+
+def structure_key(model: keras.Model, kernel_positions: list[int], bins: int) -> str:
+    """The model's Keras config with every layer name replaced by its place, plus its loss, as one string.
+
+    Built from the same settings, two models differ only in their layers' names (Keras numbers them)."""
+    names = {layer.name: f"layer-{i}" for i, layer in enumerate(model._flatten_layers(include_self=True))}
+    config = _renamed(json.loads(model.to_json()), names)
+    config.pop("compile_config", None)  # the optimizer's settings do not change the gradient; the loss is below
+    loss = data_loss(model)
+    loss_config = keras.losses.serialize(loss) if isinstance(loss, keras.losses.Loss) else repr(loss)
+    return json.dumps([config, loss_config, kernel_positions, bins], sort_keys=True, default=repr)
+
+
+def _renamed(value, names: dict[str, str]):
+    if isinstance(value, dict):
+        return {key: _renamed(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def _compiled_measure(model: keras.Model, kernel_positions: list[int], bins: int):
+    loss = data_loss(model)
+
+    def measure(trainable, non_trainable, x, y):
+        kernels = [trainable[i] for i in kernel_positions]
+        with tf.GradientTape() as tape:
+            tape.watch(kernels)
+            prediction, _ = model.stateless_call(trainable, non_trainable, x, training=True)
+            value = tf.reduce_mean(loss(tf.cast(y, tf.float32), tf.cast(prediction, tf.float32)))
+        gradients = tape.gradient(value, kernels)
+        return [_kernel_summary(k, g, bins) for k, g in zip(kernels, gradients, strict=True)]
+
+    # No AutoGraph: nothing here branches on a tensor (Keras layers branch on Python values), and
+    # converting the model's call code costs 0.3-0.5 s of CPU per run, most of the trace.
+    return tf.function(measure, autograph=False)
 
 
 def _kernel_summary(kernel, gradient, bins: int):

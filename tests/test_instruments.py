@@ -10,6 +10,7 @@ import tensorflow as tf
 from dlapp.config import RunConfig
 from dlapp.data import load_raw, shape_for
 from dlapp.instruments import (
+    LayerProbe,
     LayerStatsCallback,
     first_layer_weights,
     kernel_layers,
@@ -62,18 +63,42 @@ def test_recorded_gradient_norms_equal_a_direct_gradient_tape_computation(digits
     x, y = shape_for(digits[0], arch), digits[1]
     model = build_compiled(RunConfig().replace(arch=arch, batch_norm=True, dropout=0.0, **settings))
     owner, callback = fit_recording(model, x, y, epochs=2)
+    last_epoch, layers = owner.records[-1]
+    assert last_epoch == 1
+    assert_direct_gradients(model, callback.x_probe, callback.y_probe, layers)
 
+
+def assert_direct_gradients(model, x_probe, y_probe, layers: dict[str, dict]) -> None:
+    """The recorded norms are those of a plain GradientTape on this model's own weights."""
     named = kernel_layers(model)
     with tf.GradientTape() as tape:
-        probabilities = model(callback.x_probe, training=True)  # batch statistics, as training
-        loss = keras.losses.SparseCategoricalCrossentropy()(callback.y_probe, probabilities)
+        probabilities = model(x_probe, training=True)  # batch statistics, as training
+        loss = keras.losses.SparseCategoricalCrossentropy()(y_probe, probabilities)
     gradients = tape.gradient(loss, [kernel for _, kernel in named])
-
-    last_epoch, layers = owner.records[-1]
-    assert last_epoch == 1 and list(layers) == [name for name, _ in named]
+    assert list(layers) == [name for name, _ in named]
     for (name, kernel), gradient in zip(named, gradients, strict=True):
         assert layers[name]["grad_norm"] == pytest.approx(float(tf.norm(gradient)), rel=1e-4)
         assert layers[name]["weight_norm"] == pytest.approx(float(np.linalg.norm(kernel.numpy())), rel=1e-5)
+
+
+def test_models_of_one_structure_share_one_trace_and_each_gets_its_own_gradients(digits):
+    x, y = probe_batch(shape_for(digits[0], "mlp"), digits[1], size=64)
+    config = RunConfig().replace(arch="mlp", hidden_units=(12, 10), dropout=0.0)
+    models = []
+    for seed in (1, 2):  # different weights, and Keras names the second model's layers differently
+        keras.utils.set_random_seed(seed)
+        models.append(build_compiled(config))
+    probes = [LayerProbe(model, x, y) for model in models]
+    assert probes[0]._measure is probes[1]._measure
+    traces = probes[0]._measure.experimental_get_tracing_count()
+    for model, probe in zip(models, probes, strict=True):
+        assert_direct_gradients(model, x, y, probe())
+    assert probes[0]._measure.experimental_get_tracing_count() == traces + 1  # once, for both models
+    assert probes[0]()[kernel_layers(models[0])[0][0]] != probes[1]()[kernel_layers(models[1])[0][0]]
+
+    # Any other setting (here the activation) is another structure, with its own trace.
+    other = build_compiled(config.replace(activation="tanh"))
+    assert LayerProbe(other, x, y)._measure is not probes[0]._measure
 
 
 def test_the_histogram_counts_every_weight_between_its_smallest_and_largest(digits):
