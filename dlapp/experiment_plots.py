@@ -31,11 +31,16 @@ RUN_COLORS = (
 )
 
 
-def _layout(fig: go.Figure, title: str, height: int = 340, **kwargs: Any) -> go.Figure:
+def _layout(fig: go.Figure, title: str, height: int = 340, subtitle: str = "", **kwargs: Any) -> go.Figure:
+    """Title (escaped) over an optional smaller subtitle line: Plotly does not wrap titles, so a long
+    one would run off a phone-wide chart."""
+    text = html.escape(title)
+    if subtitle:
+        text += f"<br><span style='font-size:12px;color:#64748B'>{html.escape(subtitle)}</span>"
     fig.update_layout(
-        title={"text": html.escape(title), "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        title={"text": text, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         height=height,
-        margin=kwargs.pop("margin", {"l": 10, "r": 10, "t": 40, "b": 10}),
+        margin=kwargs.pop("margin", {"l": 10, "r": 10, "t": 58 if subtitle else 40, "b": 10}),
         **kwargs,
     )
     return fig
@@ -63,10 +68,11 @@ def experiment_curves(curves: Sequence[tuple[str, Sequence[dict]]], metric: str)
                 hovertemplate=f"{name}<br>{'validation' if legend else 'training'} {metric}: %{{y:.4f}}"
                 "<br>epoch %{x}<extra></extra>",
             )
-    title = f"{METRIC_TITLES.get(metric, metric)} per epoch: validation (solid), training (dotted)"
+    title = f"{METRIC_TITLES.get(metric, metric)} per epoch"
     yaxis = {"title": metric, "range": [0, 1.02]} if metric == "accuracy" else {"title": metric}
     legend = {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0.0}
-    return _layout(fig, title, height=400, xaxis={"dtick": 1}, yaxis=yaxis, legend=legend)
+    subtitle = "validation solid, training dotted"
+    return _layout(fig, title, height=400, subtitle=subtitle, xaxis={"dtick": 1}, yaxis=yaxis, legend=legend)
 
 
 def best_so_far_chart(values: Sequence[tuple[int, float]], best: Sequence[float], metric: str) -> go.Figure:

@@ -11,6 +11,13 @@ def test_run_labels_are_escaped_in_legend_and_hover():
     assert "<b>bold" not in legend[0].hovertemplate
 
 
+def test_the_curve_title_is_two_short_lines_so_it_fits_a_phone():
+    figure = experiment_plots.experiment_curves([("#1", [{"epoch": 0, "accuracy": 0.5}])], "accuracy")
+    first, second = figure.layout.title.text.split("<br>")
+    assert first == "Accuracy per epoch" and "validation solid, training dotted" in second
+    assert figure.layout.margin.t > 40  # room for the second line
+
+
 def test_word_settings_get_one_tick_per_value_and_log_ranges_are_drawn_as_log10():
     rows = [
         {"activation": "relu", "learning_rate": 0.001, "test accuracy": 0.9},
