@@ -23,3 +23,12 @@ class StoreError(DlappError):
 
 class InvalidName(DlappError, ValueError):
     """A person-typed name (run name, tag) breaks the name rule: too long, several lines, or blank."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The error as one line a person can read: type and message, newlines folded, length capped.
+
+    dlapp's own errors are already a sentence for a person, so they go without their type name.
+    """
+    text = " ".join(str(exc).split()) or "no detail"
+    return (text if isinstance(exc, DlappError) else f"{type(exc).__name__}: {text}")[:500]

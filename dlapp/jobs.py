@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dlapp.config import RunConfig
-from dlapp.errors import DlappError
+from dlapp.errors import one_line
 from dlapp.events import Event, EventBuffer
 from dlapp.job_types import FitPlan, Progress, summary_keys
 from dlapp.scheduler import Scheduler, max_jobs
@@ -269,7 +269,7 @@ class TrainingJob:
             self.store.set_status(self.run_id, "running")
             self._train(began)
         except Exception as exc:
-            error = _one_line(exc)
+            error = one_line(exc)
             self._end("failed", metrics={}, seconds=time.perf_counter() - began, samples_per_second=0.0, error=error)
         finally:
             self.ended_at = time.time()
@@ -351,7 +351,7 @@ class TrainingJob:
                 error=error,
             )
         except Exception as exc:  # the store itself broke (disk full...): the job still ends, and says why
-            status, error = "failed", error or _one_line(exc)
+            status, error = "failed", error or one_line(exc)
             _record_when_possible(self.store, self.run_id, error, seconds)
         try:
             run = self.store.run(self.run_id)
@@ -394,12 +394,3 @@ def _record_when_possible(store: RunStore, run_id: int, error: str, seconds: flo
                 continue
 
     threading.Thread(target=retry, name=f"dlapp-record-{run_id}", daemon=True).start()
-
-
-def _one_line(exc: BaseException) -> str:
-    """The error as one line a person can read: type and message, newlines folded, length capped.
-
-    dlapp's own errors are already a sentence for a person, so they go without their type name.
-    """
-    text = " ".join(str(exc).split()) or "no detail"
-    return (text if isinstance(exc, DlappError) else f"{type(exc).__name__}: {text}")[:500]
