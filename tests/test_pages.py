@@ -178,6 +178,36 @@ def test_train_button_trains_and_the_page_shows_the_result(empty_store):
     assert any(m.label == "Test accuracy" for m in at.metric)
 
 
+def _train_twice_script():
+    import streamlit as st
+
+    from dlapp import ui
+    from dlapp.ui.training import start_training
+
+    store = ui.get_store()
+    ui.render_settings()
+    if st.button("Train twice"):  # one click event handled twice, as a browser test once saw
+        start_training(store)
+        start_training(store)
+
+
+def test_a_repeated_train_event_while_this_sessions_run_is_active_starts_nothing(empty_store):
+    from dlapp.jobs import get_job
+
+    at = AppTest.from_function(_train_twice_script, default_timeout=TIMEOUT).run()
+    at.text_input(key="cfg_hidden_units").set_value("8")
+    at.number_input(key="cfg_epochs").set_value(300)
+    at.number_input(key="cfg_train_subset").set_value(200).run()
+    next(b for b in at.button if b.label == "Train twice").click().run()
+    assert_clean(at)
+    first = at.session_state["train_run_id"]
+    try:
+        assert [run.id for run in RunStore(empty_store).runs()] == [first]
+    finally:
+        get_job(first).stop()
+        get_job(first).wait(timeout=120)
+
+
 def test_home_page_does_not_import_tensorflow(empty_store):
     code = (
         "import sys; from streamlit.testing.v1 import AppTest; "

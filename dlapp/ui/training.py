@@ -43,8 +43,13 @@ def shown_run(store: RunStore) -> tuple[Run | None, bool]:
 
 def start_training(store: RunStore) -> None:
     """Train-button callback: start a job for the settings as they are now; it becomes this session's run."""
-    from dlapp.jobs import TrainingJob
+    from dlapp.jobs import TrainingJob, get_job
 
+    own = st.session_state.get("train_run_id")
+    if own is not None and (job := get_job(own)) is not None and not job.done:
+        # Train is disabled while this session's run waits or trains, but a browser test once saw one
+        # click event arrive twice and queue two runs: a repeated event starts nothing.
+        return
     config = current_config()
     if config is None:  # a value typed just before the click is wrong: the page now says which
         return
