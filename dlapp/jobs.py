@@ -273,7 +273,8 @@ class TrainingJob:
             self._end("failed", metrics={}, seconds=time.perf_counter() - began, samples_per_second=0.0, error=error)
         finally:
             self.ended_at = time.time()
-            self._stopper = None  # it holds the model; a finished job keeps only its events
+            # They hold the model (a Keras callback keeps .model); a finished job keeps only its events.
+            self._stopper, self.callbacks = None, []
             self._done.set()  # first: whatever the scheduler does next, wait() returns
             _scheduler.done(self)
 

@@ -360,3 +360,17 @@ def test_a_run_stores_the_precision_auto_resolved_to(tmp_path):
     assert store.run(job.run_id).config.train.precision == resolve_precision("auto") != "auto"
     assert job.config.train.precision == resolve_precision("auto")
     job.stop()
+
+
+def test_a_finished_job_lets_go_of_the_model_its_callbacks_saw(tmp_path):
+    """The registry keeps 50 finished jobs; their models must not stay in memory with them."""
+    import gc
+    import weakref
+
+    seen = keras.callbacks.Callback()
+    job = TrainingJob(SMALL.replace(epochs=1), RunStore(tmp_path), callbacks=[seen], instruments=False).start()
+    assert job.wait(timeout=300) == "finished", job.error
+    model = weakref.ref(seen.model)
+    del seen
+    gc.collect()
+    assert model() is None
