@@ -18,27 +18,50 @@ def literal(value: object) -> str:
 # --- compile, train, evaluate, save --------------------------------------------------------
 
 
-def _optimizer_code(config: RunConfig) -> str:
+def _optimizer_code(config: RunConfig, rate: str = "LEARNING_RATE") -> str:
     train = config.train
     if train.optimizer == "sgd":
-        return f"keras.optimizers.SGD(LEARNING_RATE, momentum={literal(train.momentum)})"
+        return f"keras.optimizers.SGD({rate}, momentum={literal(train.momentum)})"
     if train.optimizer == "adamw":
-        return f"keras.optimizers.AdamW(LEARNING_RATE, weight_decay={literal(train.weight_decay)})"
+        return f"keras.optimizers.AdamW({rate}, weight_decay={literal(train.weight_decay)})"
     name = {"adam": "Adam", "rmsprop": "RMSprop"}[train.optimizer]
-    return f"keras.optimizers.{name}(LEARNING_RATE)"
+    return f"keras.optimizers.{name}({rate})"
+
+
+def cosine(config: RunConfig) -> bool:
+    return config.train.lr_schedule == "cosine"
+
+
+def smoothed(config: RunConfig) -> bool:
+    """Label smoothing applies to a classifier's cross-entropy; the script then one-hots its targets."""
+    return config.is_classifier and config.model.loss == "crossentropy" and config.train.label_smoothing > 0
+
+
+def _loss_code(config: RunConfig) -> str:
+    if not config.is_classifier:
+        return literal(config.model.reconstruction_loss)
+    if config.model.loss == "mse":
+        return literal("mean_squared_error")
+    if smoothed(config):
+        return f"keras.losses.CategoricalCrossentropy(label_smoothing={literal(config.train.label_smoothing)})"
+    return literal("sparse_categorical_crossentropy")
 
 
 def compile_code(config: RunConfig) -> str:
-    if config.is_classifier:
-        crossentropy = config.model.loss == "crossentropy"
-        loss, metrics = "sparse_categorical_crossentropy" if crossentropy else "mean_squared_error", ["accuracy"]
-    else:
-        loss, metrics = config.model.reconstruction_loss, ["mse"]
-    return f"""def compile_model(model):
+    metric = "accuracy" if config.is_classifier else "mse"
+    head, rate = "def compile_model(model):", "LEARNING_RATE"
+    if cosine(config):
+        head = (
+            "def compile_model(model, total_steps=1):\n"
+            "    # The learning rate falls along half a cosine, from LEARNING_RATE to 0 at the fit's last batch.\n"
+            "    learning_rate = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=total_steps)"
+        )
+        rate = "learning_rate"
+    return f"""{head}
     model.compile(
-        optimizer={_optimizer_code(config)},
-        loss={literal(loss)},
-        metrics=[{literal(metrics[0])}],
+        optimizer={_optimizer_code(config, rate)},
+        loss={_loss_code(config)},
+        metrics=[{literal(metric)}],
     )
     return model"""
 
@@ -46,6 +69,11 @@ def compile_code(config: RunConfig) -> str:
 def _targets_line(config: RunConfig) -> str:
     if not config.is_classifier:  # the autoencoder learns to give back its input: the images are the targets
         return "t_train, t_val, t_test = x_train, x_val, x_test  # what the model should output for each image"
+    if smoothed(config):
+        return (
+            "# Label smoothing needs a one-hot target: 3 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], then softened.\n"
+            "    t_train, t_val, t_test = (keras.utils.to_categorical(y, 10) for y in (y_train, y_val, y_test))"
+        )
     if config.model.loss == "mse":
         return (
             "# MSE compares the 10 probabilities with a one-hot target: 3 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0].\n"
@@ -62,6 +90,9 @@ def main_code(config: RunConfig) -> str:
         else "print(f\"test loss {scores['loss']:.4f}, test accuracy {scores['accuracy']:.4f}\")"
     )
     output = f"dlapp_{config.model.arch}.keras"
+    compile_call = "compile_model(build_model())"
+    if cosine(config):
+        compile_call = "compile_model(build_model(), EPOCHS * int(np.ceil(len(x_train) / BATCH_SIZE)))"
     if autoencoder:  # only the split needs the labels
         loading = (
             "(x_train, y_train), (x_test, _) = load_data(args.data)\n"
@@ -84,7 +115,7 @@ def main_code(config: RunConfig) -> str:
     x_train, x_val, x_test = prepare(x_train), prepare(x_val), prepare(x_test)
     {_targets_line(config)}
 
-    model = compile_model(build_model())
+    model = {compile_call}
     model.summary()
     validation = (x_val, t_val) if len(x_val) else None
     callbacks = []

@@ -22,6 +22,8 @@ CLASSIFIERS = ("mlp", "cnn", "rnn", "resnet")
 DATASETS = ("mnist", "fashion_mnist", "mnist-sample")
 ACTIVATIONS = ("relu", "gelu", "elu", "selu", "tanh", "sigmoid", "swish", "leaky_relu")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+# How the learning rate moves over the fit: fixed, or falling along half a cosine to 0 at the last step.
+LR_SCHEDULES = ("constant", "cosine")
 POOLINGS = ("max", "avg", "none")
 RNN_CELLS = ("simple", "lstm", "gru")
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mse")
@@ -157,6 +159,9 @@ class ModelConfig:
 class TrainConfig:
     optimizer: str = _spec("adam", HELP["optimizer"], choices=OPTIMIZERS)
     learning_rate: float = _spec(1e-3, HELP["learning_rate"], low=0.0, high=10.0, low_open=True)
+    lr_schedule: str = _spec("constant", HELP["lr_schedule"], choices=LR_SCHEDULES)
+    # Classifiers with cross-entropy: the target puts 1 - s on the true digit and spreads s over all ten.
+    label_smoothing: float = _spec(0.0, HELP["label_smoothing"], low=0.0, high=0.5, high_open=True)
     momentum: float = _spec(0.9, HELP["momentum"], low=0.0, high=1.0, high_open=True)
     weight_decay: float = _spec(1e-4, HELP["weight_decay"], low=0.0, high=1.0)
     # Keras's own default. 128 gave the 3,600-digit sample only ~140 steps in 5 epochs: undertrained.

@@ -243,8 +243,15 @@ def build_model(config: ModelConfig, policy: str = "float32") -> keras.Model:
         return BUILDERS[config.arch](**kwargs)
 
 
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    lr = config.learning_rate
+def learning_rate(config: TrainConfig, total_steps: int | None = None):
+    """The learning rate, or a schedule of it over `total_steps` optimizer steps (cosine needs them)."""
+    if config.lr_schedule == "cosine" and total_steps:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total_steps)
+    return config.learning_rate
+
+
+def make_optimizer(config: TrainConfig, total_steps: int | None = None) -> keras.optimizers.Optimizer:
+    lr = learning_rate(config, total_steps)
     if config.optimizer == "adam":
         return keras.optimizers.Adam(lr)
     if config.optimizer == "sgd":
@@ -278,11 +285,33 @@ class OneHotMSE(keras.losses.Loss):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+@keras.saving.register_keras_serializable(package="dlapp")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy against a softened one-hot target, from integer labels (Keras's sparse loss has no smoothing).
+
+    With `smoothing` s the target is 1 - s on the true class plus s / 10 on every class.
+    """
+
+    def __init__(self, smoothing: float = 0.1, num_classes: int = NUM_CLASSES, name: str = "smoothed_ce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing, self.num_classes = float(smoothing), num_classes
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")  # (batch,) from (batch,) or (batch, 1)
+        target = keras.ops.one_hot(labels, self.num_classes, dtype=y_pred.dtype)  # (batch, 10)
+        return keras.losses.categorical_crossentropy(target, y_pred, label_smoothing=self.smoothing)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "smoothing": self.smoothing, "num_classes": self.num_classes}
+
+
 def loss_and_metrics(config: RunConfig) -> tuple[str | keras.losses.Loss, list[str]]:
     if config.model.arch == "autoencoder":
         return config.model.reconstruction_loss, ["mse"]
     if config.model.loss == "mse":
         return OneHotMSE(), ["accuracy"]
+    if config.train.label_smoothing > 0:
+        return SmoothedCrossentropy(config.train.label_smoothing), ["accuracy"]
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 
@@ -313,8 +342,11 @@ JIT_COMPILE = {"mlp": False, "cnn": False, "rnn": False, "autoencoder": False, "
 STEPS_PER_EXECUTION = {"mlp": 8, "cnn": 1, "rnn": 1, "autoencoder": 8, "resnet": 1}
 
 
-def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
-    """Compile with the config's optimizer and loss, and the architecture's measured compilation choices."""
+def compile_model(model: keras.Model, config: RunConfig, total_steps: int | None = None) -> keras.Model:
+    """Compile with the config's optimizer and loss, and the architecture's measured compilation choices.
+
+    `total_steps`: optimizer steps the fit will take, for a cosine learning rate; without them it stays constant.
+    """
     import tensorflow as tf
 
     loss, metrics = loss_and_metrics(config)
@@ -322,7 +354,7 @@ def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
     # Several batches per call fail inside MirroredStrategy's replica loop (TF 2.21): one per call there.
     one_device = tf.distribute.get_strategy().num_replicas_in_sync == 1
     model.compile(
-        optimizer=make_optimizer(config.train),
+        optimizer=make_optimizer(config.train, total_steps),
         loss=loss,
         metrics=metrics,
         jit_compile=JIT_COMPILE[arch],
@@ -331,10 +363,10 @@ def compile_model(model: keras.Model, config: RunConfig) -> keras.Model:
     return model
 
 
-def build_compiled(config: RunConfig) -> keras.Model:
+def build_compiled(config: RunConfig, total_steps: int | None = None) -> keras.Model:
     """Validate, build (under the precision `auto` resolves to here) and compile: what training starts from."""
     config.validate()
-    return compile_model(build_model(config.model, resolve_precision(config.train.precision)), config)
+    return compile_model(build_model(config.model, resolve_precision(config.train.precision)), config, total_steps)
 
 
 def layer_table(model: keras.Model) -> list[dict]:

@@ -23,8 +23,9 @@ BEST_FOR_DRAWING = Preset(
     name="best for drawing",
     description=(
         "The default CNN trained for longer on digits moved, turned, wobbled and re-inked the way mouse drawings "
-        "are, and on 1,500 digits real people wrote with a pen: it reads drawings best. 16 epochs with "
-        "augmentation: about 4 times as long as the default CNN."
+        "are, and on 1,500 digits real people wrote with a pen, with a learning rate that eases off to 0 and "
+        "slightly softened targets: it reads drawings best. 16 epochs with augmentation: about 4 times as long as "
+        "the default CNN."
     ),
     config=RunConfig().replace(
         arch="cnn",
@@ -44,6 +45,10 @@ BEST_FOR_DRAWING = Preset(
         pen_digits=1500,
         epochs=16,
         batch_size=64,
+        # Softer targets and a cosine learning rate (dev drawings, training seeds 1-2, this machine: procedural
+        # 96.2% (worst 96.2%) vs 96.2% (95.3%), validation digits 98.5% vs 97.0%; cosine alone, seed 1: 95.8%, 98.3%).
+        label_smoothing=0.1,
+        lr_schedule="cosine",
     ),
 )
 

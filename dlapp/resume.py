@@ -127,6 +127,11 @@ def load_checkpoint(path: str | Path, learning_rate: float | None = None, *, run
             f"The model file {whose}holds no optimizer state, so it cannot be continued; "
             "train it again with its settings instead."
         )
+    if isinstance(optimizer.get_config().get("learning_rate"), dict):  # a schedule, saved as its config
+        raise ModelRejected(
+            f"The model file {whose}was trained with a cosine learning rate, which fell to 0 by its last epoch, "
+            "so it cannot be continued; train it again with more epochs instead."
+        )
     if learning_rate is not None:
         model.optimizer.learning_rate.assign(learning_rate)
     return model

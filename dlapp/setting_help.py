@@ -78,6 +78,10 @@ HELP: dict[str, str] = {
     "first choice.",
     "learning_rate": "How big a step each update takes (η in w ← w − η∇L). Too small and the loss barely "
     "moves; too large and it jumps about or grows.",
+    "lr_schedule": "How the learning rate changes during training: constant keeps it fixed; cosine lowers it "
+    "smoothly to 0 by the last batch, big steps first, then fine ones that settle the weights.",
+    "label_smoothing": "Cross-entropy only: aims for a little less than 100% on the right digit (0.1 = 90% plus "
+    "an even share of the rest; 0 = off), so the model is less sure of itself and often reads new digits better.",
     "momentum": "SGD only: how much of the previous step carries into the next, like a ball rolling downhill. "
     "0.9 is usual; 0 is plain gradient descent.",
     "weight_decay": "AdamW only: shrinks every weight a little at each step, keeping the weights small. Raise "

@@ -100,7 +100,7 @@ def fit_run(
     strategy = pick_strategy()
     if model is None:
         with strategy.scope():
-            model = build_compiled(config)
+            model = build_compiled(config, math.ceil(len(data.x_train) / train.batch_size) * train.epochs)
     tf_data = USE_TF_DATA[config.model.arch] and strategy.num_replicas_in_sync == 1  # as measured: one device
     x, y = data.x_train, _targets(config, data.x_train, data.y_train)
     validation = None

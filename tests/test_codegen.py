@@ -32,6 +32,8 @@ CONFIGS = [
     dict(arch="cnn", conv_filters=(4,), bend=0.0),
     dict(arch="cnn", conv_filters=(4,), augment=True, augment_top_bottom=0.5),
     dict(arch="cnn", conv_filters=(4,), deskew=False),
+    dict(arch="cnn", conv_filters=(4,), label_smoothing=0.1, lr_schedule="cosine"),
+    dict(arch="mlp", hidden_units=(8,), lr_schedule="cosine", optimizer="sgd"),
     dict(arch="mlp", hidden_units=(8,), augment=True, augment_elastic=1.0),
     dict(arch="rnn"),
     dict(arch="rnn", rnn_cell="gru", rnn_units=(16, 8), bidirectional=True, dropout=0.0),
@@ -65,8 +67,12 @@ def test_generated_build_model_matches_dlapp_layer_for_layer(flat):
     assert len(theirs.losses) == len(ours.losses)  # one L2 penalty per regularised layer
     loss, metrics = models.loss_and_metrics(config)
     compiled = namespace["compile_model"](theirs)
-    # dlapp one-hots integer labels inside its MSE loss; the script one-hots the targets and uses Keras's own MSE.
-    assert compiled.loss == ("mean_squared_error" if isinstance(loss, models.OneHotMSE) else loss)
+    # dlapp one-hots integer labels inside its MSE and smoothed losses; the script one-hots the targets and uses
+    # Keras's own losses.
+    if isinstance(loss, models.SmoothedCrossentropy):
+        assert compiled.loss.get_config()["label_smoothing"] == pytest.approx(loss.smoothing)
+    else:
+        assert compiled.loss == ("mean_squared_error" if isinstance(loss, models.OneHotMSE) else loss)
     assert type(compiled.optimizer) is type(models.make_optimizer(config.train))
     assert float(compiled.optimizer.learning_rate.numpy()) == pytest.approx(config.train.learning_rate)
     assert namespace["INPUT_SHAPE"] == data.input_shape(config.model.arch)
@@ -120,7 +126,15 @@ def test_generated_script_trains_end_to_end_on_a_local_npz(tmp_path, arch):
     )
     # The CNN trains under bfloat16, so the script's policy line is run for real, not only read.
     small = {
-        "cnn": dict(arch="cnn", conv_filters=(4,), dense_units=8, precision="mixed_bfloat16"),
+        # ... and with label smoothing and a cosine learning rate, whose one-hot targets and step count it makes.
+        "cnn": dict(
+            arch="cnn",
+            conv_filters=(4,),
+            dense_units=8,
+            precision="mixed_bfloat16",
+            label_smoothing=0.1,
+            lr_schedule="cosine",
+        ),
         "autoencoder": dict(arch="autoencoder", encoder_units=(16,)),
         "mlp-mse": dict(arch="mlp", hidden_units=(16,), loss="mse"),
     }[arch]

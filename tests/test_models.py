@@ -162,3 +162,35 @@ def test_mse_loss_is_the_squared_distance_to_the_one_hot_target_and_survives_sav
     model.save(tmp_path / "mse.keras")
     reloaded = keras.saving.load_model(tmp_path / "mse.keras", safe_mode=True)
     assert isinstance(reloaded.loss, models.OneHotMSE)
+
+
+def test_label_smoothing_is_crossentropy_against_the_softened_one_hot_target_and_survives_saving(tmp_path):
+    keras.utils.set_random_seed(0)
+    config = RunConfig.from_flat(hidden_units=(16,), label_smoothing=0.2, train_subset=64, validation_split=0.0)
+    prepared = data.prepare(config.validate().data, "mlp", seed=0)
+    model = models.build_compiled(config)
+    model.fit(prepared.x_train, prepared.y_train, epochs=1, batch_size=16, verbose=0)
+    scores = model.evaluate(prepared.x_train, prepared.y_train, verbose=0, return_dict=True)
+    probabilities = model.predict(prepared.x_train, verbose=0)  # (64, 10)
+    target = np.eye(10)[prepared.y_train] * 0.8 + 0.2 / 10  # 0.82 on the true digit, 0.02 on each other
+    by_hand = np.mean(-np.sum(target * np.log(np.clip(probabilities, 1e-7, 1.0)), axis=1))
+    assert scores["loss"] == pytest.approx(by_hand, rel=1e-4)
+    assert scores["accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == prepared.y_train))
+    model.save(tmp_path / "smoothed.keras")
+    reloaded = keras.saving.load_model(tmp_path / "smoothed.keras", safe_mode=True)
+    assert isinstance(reloaded.loss, models.SmoothedCrossentropy) and reloaded.loss.smoothing == pytest.approx(0.2)
+    unsmoothed, _ = models.loss_and_metrics(config.replace(label_smoothing=0.0))
+    assert unsmoothed == "sparse_categorical_crossentropy"  # 0 is plain cross-entropy, as before the setting
+
+
+def test_a_cosine_learning_rate_starts_at_the_rate_and_reaches_0_at_the_last_step():
+    config = RunConfig.from_flat(hidden_units=(8,), lr_schedule="cosine", learning_rate=0.01)
+    optimizer = models.make_optimizer(config.train, total_steps=100)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)  # the rate at the optimizer's current step
+    optimizer.iterations.assign(50)
+    assert float(optimizer.learning_rate) == pytest.approx(0.005, rel=1e-3)  # half way down the half cosine
+    optimizer.iterations.assign(100)
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    constant = models.make_optimizer(config.replace(lr_schedule="constant").train, total_steps=100)
+    constant.iterations.assign(100)
+    assert float(constant.learning_rate) == pytest.approx(0.01)

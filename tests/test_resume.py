@@ -203,3 +203,17 @@ def test_continuation_notes_say_which_epochs_came_from_which_continuation(tmp_pa
         "Epochs 5-30 came from a continuation.",
         "Epoch 31 came from a continuation at learning rate 0.0001.",
     ]
+
+
+def test_a_run_trained_with_a_cosine_learning_rate_is_refused_in_one_sentence(tmp_path):
+    path = tmp_path / "run-1.keras"
+    cosine = TINY.replace(lr_schedule="cosine")
+    keras.utils.set_random_seed(0)
+    data = prepare(cosine.data, "mlp", seed=0)
+    model = build_compiled(cosine, total_steps=STEPS)
+    model.fit(data.x_train, data.y_train, batch_size=64, epochs=1, verbose=0)
+    write_model_file(model, path, CheckpointInfo(epochs_trained=1, epochs_planned=1))
+    with pytest.raises(ModelRejected) as refused:
+        load_checkpoint(path, run_id=1)
+    message = str(refused.value)
+    assert "run #1" in message and "cosine" in message and message.count(". ") == 0

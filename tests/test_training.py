@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import pytest
 
 from dlapp.config import RunConfig
 from dlapp.data import prepare
@@ -100,3 +101,9 @@ def test_a_fit_with_pen_digits_trains_on_them_too():
     result = fit_run(SMALL.replace(pen_digits=2000), on_fit_start=starts.append)
     assert starts[0].train_samples == 270 + round(300 / 4000 * 2000)
     assert result.samples_trained == starts[0].train_samples
+
+
+def test_a_cosine_fit_lowers_its_learning_rate_to_0_by_its_last_batch():
+    result = fit_run(SMALL.replace(lr_schedule="cosine", epochs=2))
+    assert int(result.model.optimizer.iterations) == 2 * 9  # 270 images in batches of 32, twice
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)

@@ -94,6 +94,7 @@ def run(names: list[str], seeds, out: Path, shifted: bool = False) -> dict[str, 
                 "seconds": round(one["seconds"], 1),
                 "cpu_seconds": round(cpu, 1),
                 "load": [round(v, 1) for v in os.getloadavg()],
+                "val": one["val"],
                 "test": one["test"],
                 **{s: one["scores"][s].accuracy for s in one["scores"]},
                 "confusions": {s: _top(one["scores"][s].confusions) for s in one["scores"]},
@@ -115,14 +116,17 @@ def _top(confusions: dict[tuple[int, int], int], top: int = 4) -> str:
 
 def print_table(rows: list[dict]) -> None:
     """Mean (worst) per variant over the rows it has, in the order first seen."""
-    head = ["variant", "fit s (load)", "CPU s", "procedural dev", "pendigits dev", "sample test"]
+    head = ["variant", "fit s (load)", "CPU s", "procedural dev", "pendigits dev", "validation", "sample test"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name in dict.fromkeys(row["variant"] for row in rows):
         mine = [row for row in rows if row["variant"] == name]
         fit = f"{np.mean([r['seconds'] for r in mine]):.0f} ({min(r['load'][0] for r in mine):.0f}-"
         fit += f"{max(r['load'][0] for r in mine):.0f})"
         cells = [f"{np.mean([r.get('cpu_seconds', np.nan) for r in mine]):.0f}"]
-        cells += [mean_worst(r[key] for r in mine) for key in ("procedural", "pendigits", "test")]
+        cells += [mean_worst(r[key] for r in mine) for key in ("procedural", "pendigits")]
+        # Settings are chosen on the dev drawings and the validation digits; older rows have no "val".
+        cells.append(mean_worst(r["val"] for r in mine) if all("val" in r for r in mine) else "–")
+        cells.append(mean_worst(r["test"] for r in mine))
         print(f"| {name} | {fit} | " + " | ".join(cells) + f" |  ({len(mine)} seeds)")
 
 

@@ -36,7 +36,12 @@ def train_and_score(config: RunConfig, seed: int, sets: tuple[DrawingSet, ...], 
 
     result = fit_run(config.replace(seed=seed))
     scores = {drawings.name.split()[0]: score(result.model, drawings) for drawings in sets}
-    out = {"seconds": result.fit_seconds, "test": result.metrics["test_accuracy"], "scores": scores}
+    out = {
+        "seconds": result.fit_seconds,
+        "val": result.metrics.get("val_accuracy", float("nan")),  # where settings are chosen, with the dev drawings
+        "test": result.metrics["test_accuracy"],
+        "scores": scores,
+    }
     return {**out, "model": result.model} if keep_model else out
 
 
@@ -88,6 +93,11 @@ def print_per_digit(results: dict[str, list[dict]], sets: list[str]) -> None:
             scores: list[Score] = [r["scores"][s] for r in runs]
             pairs = ", ".join(f"{t}→{p} {n:.1f}" for (t, p), n in worst_pairs(scores))
             print(f"- {name}, {s}: {pairs or 'none'}")
+    print("\nProcedural mistakes by drawing style, style → predicted (drawings per seed):\n")
+    for name, runs in results.items():
+        scores = [r["scores"]["procedural"] for r in runs if "procedural" in r["scores"]]
+        styles = ", ".join(f"{k} → {p} {n:.1f}" for (k, p), n in worst_pairs(scores, by_kind=True))
+        print(f"- {name}: {styles or 'none'}")
 
 
 def stroke_latency_ms(repeats: int = 50) -> float:

@@ -61,6 +61,8 @@ LABELS = {
     "train_subset": "Training subset size (0 = all)",
     "pen_digits": "Real pen digits to add (0 = none)",
     "early_stopping": "Early stopping patience (0 = off)",
+    "lr_schedule": "Learning rate schedule",
+    "label_smoothing": "Label smoothing (0 = off)",
 }
 
 

@@ -12,7 +12,16 @@ from dlapp.precision import precision_caption
 from dlapp.ui.common import ARCH_TITLES, field_label, friendly_errors, keras_ready
 from dlapp.ui.text import escape_markdown
 
-TRAIN_FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "early_stopping", "seed", "precision")
+TRAIN_FIELDS = (
+    "optimizer",
+    "learning_rate",
+    "lr_schedule",
+    "batch_size",
+    "epochs",
+    "early_stopping",
+    "seed",
+    "precision",
+)
 DATA_FIELDS = ("validation_split", "train_subset", "pen_digits")
 AUGMENT_FIELDS = (
     "augment_shift",
@@ -73,6 +82,8 @@ def visible_fields(arch: str, optimizer: str, augment: bool) -> dict[str, tuple[
         train.insert(2, "momentum")
     if optimizer == "adamw":
         train.insert(2, "weight_decay")
+    if arch != "autoencoder":  # label smoothing softens a classifier's targets; the autoencoder has none
+        train.insert(train.index("lr_schedule") + 1, "label_smoothing")
     sections = {"Model": ARCH_FIELDS[arch]}
     if arch != "autoencoder":
         sections["Augmentation"] = ("augment", *(AUGMENT_FIELDS if augment else ()))
