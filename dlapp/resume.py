@@ -127,14 +127,31 @@ def load_checkpoint(path: str | Path, learning_rate: float | None = None, *, run
             f"The model file {whose}holds no optimizer state, so it cannot be continued; "
             "train it again with its settings instead."
         )
-    if isinstance(optimizer.get_config().get("learning_rate"), dict):  # a schedule, saved as its config
+    schedule = optimizer.get_config().get("learning_rate")
+    if isinstance(schedule, dict):  # a cosine schedule, saved as its config: it goes on from the saved step
+        _check_schedule_left(schedule, optimizer, learning_rate, whose)
+        return model
+    if learning_rate is not None:
+        model.optimizer.learning_rate.assign(learning_rate)
+    return model
+
+
+def _check_schedule_left(schedule: dict, optimizer, learning_rate: float | None, whose: str) -> None:
+    """A cosine run stopped or interrupted before its last step continues along its cosine; one that
+    reached the end has a rate of 0 left, and a new learning rate would replace the schedule."""
+    import keras
+
+    decay_steps = schedule.get("config", {}).get("decay_steps")
+    if decay_steps is None or int(keras.ops.convert_to_numpy(optimizer.iterations)) >= decay_steps:
         raise ModelRejected(
             f"The model file {whose}was trained with a cosine learning rate, which fell to 0 by its last epoch, "
             "so it cannot be continued; train it again with more epochs instead."
         )
     if learning_rate is not None:
-        model.optimizer.learning_rate.assign(learning_rate)
-    return model
+        raise ModelRejected(
+            f"The model file {whose}follows a cosine learning rate, which goes on from where it stopped; "
+            "continue it without a new learning rate."
+        )
 
 
 def _lower_first(text: str) -> str:

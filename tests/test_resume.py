@@ -217,3 +217,24 @@ def test_a_run_trained_with_a_cosine_learning_rate_is_refused_in_one_sentence(tm
         load_checkpoint(path, run_id=1)
     message = str(refused.value)
     assert "run #1" in message and "cosine" in message and message.count(". ") == 0
+
+
+def test_a_cosine_run_stopped_halfway_continues_along_its_cosine_and_keeps_its_rate(tmp_path):
+    """A crash or a Stop before the last step must not cost the run: it goes on where the cosine was."""
+    path = tmp_path / "run-1.keras"
+    cosine = TINY.replace(lr_schedule="cosine")
+    keras.utils.set_random_seed(0)
+    data = prepare(cosine.data, "mlp", seed=0)
+    model = build_compiled(cosine, total_steps=2 * STEPS)  # planned 2 epochs, stopped after 1
+    model.fit(data.x_train, data.y_train, batch_size=64, epochs=1, verbose=0)
+    write_model_file(model, path, CheckpointInfo(epochs_trained=1, epochs_planned=2))
+
+    resumed = load_checkpoint(path, run_id=1)
+    optimizer = resumed.optimizer
+    assert int(keras.ops.convert_to_numpy(optimizer.iterations)) == STEPS
+    halfway = float(keras.ops.convert_to_numpy(optimizer.learning_rate))  # read at the saved step: cos(pi/2)
+    assert halfway == pytest.approx(cosine.train.learning_rate / 2, rel=1e-3)
+    with pytest.raises(ModelRejected) as refused:
+        load_checkpoint(path, learning_rate=0.01, run_id=1)
+    message = str(refused.value)
+    assert "run #1" in message and "cosine" in message and message.count(". ") == 0
