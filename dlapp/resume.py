@@ -94,7 +94,8 @@ def plan_continuation(run: Run, further_epochs: int, learning_rate: float | None
     if learning_rate is not None:
         changes["learning_rate"] = learning_rate
     config = run.config.replace(**changes).validate()
-    load_checkpoint(run.model_path, run_id=run.id)  # refuses a corrupt file before anything changes
+    # Refuses a bad file, or a new rate for a cosine run, before anything changes.
+    load_checkpoint(run.model_path, learning_rate, run_id=run.id)
     return Continuation(run.id, config, initial, learning_rate)
 
 

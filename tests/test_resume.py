@@ -238,3 +238,19 @@ def test_a_cosine_run_stopped_halfway_continues_along_its_cosine_and_keeps_its_r
         load_checkpoint(path, learning_rate=0.01, run_id=1)
     message = str(refused.value)
     assert "run #1" in message and "cosine" in message and message.count(". ") == 0
+
+
+def test_planning_a_cosine_run_refuses_a_new_learning_rate_before_anything_changes(tmp_path):
+    store = RunStore(tmp_path)
+    cosine = TINY.replace(lr_schedule="cosine")
+    run_id = store.create_run(cosine)
+    store.add_epoch(run_id, 0, {"loss": 1.0})
+    model = build_compiled(cosine, total_steps=2 * STEPS)
+    model.optimizer.build(model.trainable_variables)
+    store.save_model(run_id, model, CheckpointInfo(1, 2))
+    store.set_status(run_id, "interrupted")
+    run = store.run(run_id)
+    assert plan_continuation(run, 1).initial_epoch == 1  # its cosine goes on
+    with pytest.raises(ModelRejected, match="without a new learning rate"):
+        plan_continuation(run, 1, learning_rate=0.01)
+    assert store.run(run_id) == run
