@@ -43,6 +43,19 @@ def legend(page) -> list[str]:
     return page.evaluate("() => Array.from(document.querySelectorAll('.legendtext')).map(e => e.textContent)")
 
 
+def wait_for_legend(page, shown: list[str], gone: list[str] = ()) -> None:
+    """Until the charts' legends name every run in `shown` and none in `gone`.
+
+    A tick's rerun may not have started when `wait_idle`'s short pause ends on a loaded machine, so
+    waiting on a count of legend entries can pass on the chart as it was before the tick.
+    """
+    page.wait_for_function(
+        "([shown, gone]) => { const names = Array.from(document.querySelectorAll('.legendtext'), e => e.textContent);"
+        " return shown.every(n => names.includes(n)) && !gone.some(n => names.includes(n)); }",
+        arg=[list(shown), list(gone)],
+    )
+
+
 def tick_row(page, row: int) -> None:
     """Click the selection box of a row of the first table (rows 35 px, after a 35 px header)."""
     box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
@@ -59,7 +72,7 @@ def test_ticked_runs_survive_a_delete_a_new_run_and_a_rename(page, server):
     page.get_by_text("One run").wait_for()
     tick_row(page, 0)  # gamma, newest first
     tick_row(page, 2)  # alpha
-    page.wait_for_function("() => document.querySelectorAll('.legendtext').length >= 4")
+    wait_for_legend(page, ["#3 gamma (train)", "#1 alpha (train)"])
     assert {"#3 gamma (train)", "#1 alpha (train)"} <= set(legend(page))
 
     page.get_by_text("Yes, delete run #3").click()  # the picker offers the ticked runs, gamma first
@@ -67,13 +80,14 @@ def test_ticked_runs_survive_a_delete_a_new_run_and_a_rename(page, server):
     page.get_by_role("button", name="Delete run").click()
     page.get_by_text("Yes, delete run #1").wait_for()  # the page now manages alpha, still ticked
     no_exception(page)
+    wait_for_legend(page, ["#1 alpha (train)"], gone=["#3 gamma (train)"])
     assert "#1 alpha (train)" in legend(page) and "#3 gamma (train)" not in legend(page)
 
     train_tiny_runs(data_dir, ["delta"])  # another session adds a run: every row moves down one
     page.locator("[data-testid='stButtonGroup'] button", has_text="accuracy").click()  # any rerun
-    wait_idle(page)
+    page.locator(".gtitle", has_text="Accuracy per epoch").first.wait_for()  # the rerun has drawn the chart
     no_exception(page)
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.legendtext')).length >= 2")
+    wait_for_legend(page, ["#1 alpha (train)"], gone=["#4 delta (train)", "#3 gamma (train)"])
     assert [t for t in legend(page) if "train" in t] == ["#1 alpha (train)"]
 
     page.get_by_label("Name", exact=True).fill("alpha, renamed")
