@@ -122,6 +122,7 @@ def test_an_out_of_range_number_is_explained_in_the_widgets_words_and_blocks_tra
     set_number(page, "Epochs", 5)
     for typed in ("0", "-1", "50"):
         set_number(page, "Learning rate", typed)
+    page.get_by_text("you typed 50.").wait_for()  # the last rerun may start after wait_idle's pause
     assert [text.splitlines()[-1] for text in error_texts(page)] == [  # the first line is the icon's name
         "Learning rate must be greater than 0 and at most 10; you typed 50."
     ]

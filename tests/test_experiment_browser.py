@@ -79,9 +79,9 @@ def test_a_two_value_grid_from_the_page_trains_two_runs_and_exports_them(page, t
     wait_idle(page)
     page.get_by_role("button", name="Open run #1 in Train").click()
     page.wait_for_url(re.compile(r"/train$"))
+    page.get_by_label("Momentum", exact=True).wait_for()  # shown for sgd only: the Train page has drawn the run
     wait_idle(page)
     assert page.get_by_label("Optimizer", exact=True).input_value() == "sgd"
-    page.get_by_label("Momentum", exact=True).wait_for()  # shown for sgd only
     assert page.get_by_label("Epochs", exact=True).input_value() == "2"
 
 
