@@ -100,11 +100,42 @@ def wait_idle(page) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
 
 
+# Flags the first change of the script state after it is installed: the rerun an action asked for has begun.
+_WATCH_RERUN = """() => {
+    window.__rerunBegan = false;
+    const app = document.querySelector("[data-testid='stApp']");
+    const watch = new MutationObserver(() => { window.__rerunBegan = true; watch.disconnect(); });
+    watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RERUN_START = 10_000  # ms: a widget's rerun begins within this even on the loaded machine, or never will
+
+
+@contextmanager
+def rerun(page) -> Iterator[None]:
+    """Around a widget action: afterwards, until the script run that action asked for has finished.
+
+    A widget change leaves the script state at "notRunning" until the server starts the rerun, which
+    on a loaded machine can take longer than `wait_idle`'s pause; so the state is watched from before
+    the action, and the wait ends only once it has changed and settled again. An action that asks for
+    no rerun (a value typed again) waits RERUN_START, then as `wait_idle` does.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.evaluate(_WATCH_RERUN)
+    yield
+    try:
+        page.wait_for_function("() => window.__rerunBegan === true", timeout=RERUN_START)
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+
+
 def set_number(page, label: str, value: float | str) -> None:
     field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
+    with rerun(page):
+        field.fill(str(value))
+        field.press("Enter")
 
 
 def train_tiny_runs(data_dir: Path, names: list[str], **flat) -> list[int]:

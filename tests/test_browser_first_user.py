@@ -21,6 +21,7 @@ from streamlit_server import (
     draw_strokes,
     no_exception,
     open_canvas,
+    rerun,
     selectbox_text,
     set_number,
     train_tiny_runs,
@@ -59,8 +60,8 @@ def wait_for_legend(page, shown: list[str], gone: list[str] = ()) -> None:
 def tick_row(page, row: int) -> None:
     """Click the selection box of a row of the first table (rows 35 px, after a 35 px header)."""
     box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
-    page.mouse.click(box["x"] + 17, box["y"] + 35 + 34.5 * (row + 0.5))
-    wait_idle(page)
+    with rerun(page):
+        page.mouse.click(box["x"] + 17, box["y"] + 35 + 34.5 * (row + 0.5))
 
 
 # --- 1 and 10: the Runs table ------------------------------------------------------------------

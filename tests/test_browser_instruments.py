@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from streamlit_server import ARTIFACTS, SEVEN, chromium_or_skip, draw_strokes, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, SEVEN, chromium_or_skip, draw_strokes, rerun, streamlit_app, wait_idle
 
 from dlapp.config import RunConfig
 from dlapp.jobs import TrainingJob
@@ -48,8 +48,8 @@ def server(tmp_path_factory):
 
 def choose(page, label: str, option: str) -> None:
     page.get_by_label(label, exact=True).click()
-    page.get_by_role("option", name=re.compile(rf"^#\d+ {re.escape(option)} · ")).first.click()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("option", name=re.compile(rf"^#\d+ {re.escape(option)} · ")).first.click()
 
 
 def test_the_forward_pass_of_a_drawn_digit_shows_feature_maps(page, server):

@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from streamlit_server import ARTIFACTS, browser_page, set_number, streamlit_app, wait_idle
+from streamlit_server import ARTIFACTS, browser_page, rerun, set_number, streamlit_app, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,8 +25,8 @@ def page(browser, tmp_path):
 
 def choose(page, label: str, option: str) -> None:
     page.get_by_label(label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("option", name=option, exact=True).click()
 
 
 def download(page, button: str, tmp_path) -> list[dict]:
