@@ -29,3 +29,12 @@ def test_an_unknown_variant_is_refused_in_one_line(capsys):
     with pytest.raises(SystemExit) as stopped:
         drawing_variants.main(["nonsense"])
     assert stopped.value.code == 2 and "unknown variant 'nonsense'" in capsys.readouterr().err
+
+
+def test_table_gives_the_big_loop_6s_read_as_0_per_seed(tmp_path, capsys):
+    out = tmp_path / "rows.jsonl"
+    row = dict(variant="cnn", seconds=30.0, load=[2.0] * 3, test=0.97, procedural=0.95, pendigits=0.7, val=0.97)
+    out.write_text("".join(json.dumps({**row, "seed": s, "big_loop_6_as_0": n}) + "\n" for s, n in ((1, 28), (2, 30))))
+    drawing_variants.main(["--table", "--out", str(out)])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| cnn"))
+    assert "| 28/30 |" in line
