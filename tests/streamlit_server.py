@@ -89,6 +89,9 @@ def _wait_healthy(url: str, data_dir: Path, seconds: float = 60) -> None:
     pytest.fail(f"streamlit did not answer /_stcore/health within {seconds:.0f} s; see {data_dir / 'streamlit.log'}")
 
 
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"  # the script run has finished
+
+
 def wait_idle(page) -> None:
     """Until Streamlit has finished running the script, as its root element says (`data-test-script-state`).
 
@@ -97,7 +100,7 @@ def wait_idle(page) -> None:
     (a canvas stroke reaches Streamlit from the component's frame a moment later).
     """
     page.wait_for_timeout(300)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_selector(IDLE)
 
 
 # Flags the first change of the script state after it is installed: the rerun an action asked for has begun.
@@ -121,14 +124,14 @@ def rerun(page) -> Iterator[None]:
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_selector(IDLE)
     page.evaluate(_WATCH_RERUN)
     yield
     try:
         page.wait_for_function("() => window.__rerunBegan === true", timeout=RERUN_START)
     except PlaywrightTimeout:
         pass
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_selector(IDLE)
 
 
 def set_number(page, label: str, value: float | str) -> None:
